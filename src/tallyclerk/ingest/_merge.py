@@ -1,0 +1,162 @@
+"""Idempotent writes: stage a chunk, then insert what is new and update what changed.
+
+Plain SQL that DuckDB and PostgreSQL both run. A record equal to the stored one is a
+duplicate and leaves the row untouched; a later version of a record (same natural key,
+other values) replaces it; within one file the last occurrence of a key wins.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pyarrow as pa
+import sqlalchemy as sa
+
+from tallyclerk.domain import KINDS_BY_NAME, Kind
+from tallyclerk.ingest._read import LINE, Reject
+from tallyclerk.store.bulk import append_arrow, quote
+from tallyclerk.store.schema import LINEAGE_COLUMN
+
+STAGE = "_tallyclerk_stage"
+
+
+@dataclass(slots=True)
+class MergeCounts:
+    """What happened to the records of a chunk or batch."""
+
+    stored: int = 0
+    updated: int = 0
+    duplicate: int = 0
+
+    def add(self, other: MergeCounts) -> None:
+        """Accumulate another chunk's counts."""
+        self.stored += other.stored
+        self.updated += other.updated
+        self.duplicate += other.duplicate
+
+
+def _join(kind: Kind, left: str, right: str) -> str:
+    return " AND ".join(f"{left}.{quote(k)} = {right}.{quote(k)}" for k in kind.key)
+
+
+def _differs(kind: Kind, left: str, right: str) -> str:
+    parts = [f"{left}.{quote(c)} IS DISTINCT FROM {right}.{quote(c)}" for c in kind.value_columns]
+    return "(" + " OR ".join(parts) + ")" if parts else "(1 = 0)"
+
+
+class Merger:
+    """Merges validated chunks of one kind into its table inside the caller's transaction."""
+
+    def __init__(self, connection: sa.Connection, kind: Kind, batch_id: int) -> None:
+        self.connection = connection
+        self.kind = kind
+        self.batch_id = batch_id
+        self._stage_ready = False
+
+    def _ensure_stage(self) -> None:
+        if self._stage_ready:
+            return
+        exec_ = self.connection.exec_driver_sql
+        exec_(f"DROP TABLE IF EXISTS {STAGE}")
+        columns = ", ".join(quote(c) for c in self.kind.column_names)
+        exec_(
+            f"CREATE TEMPORARY TABLE {STAGE} AS SELECT {columns}, CAST(NULL AS BIGINT) AS {LINE} "
+            f"FROM {quote(self.kind.name)} WHERE 1 = 0"
+        )
+        self._stage_ready = True
+
+    def close(self) -> None:
+        """Drop the staging table."""
+        if self._stage_ready:
+            self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS {STAGE}")
+            self._stage_ready = False
+
+    def merge(self, good: pa.Table) -> tuple[MergeCounts, list[Reject]]:
+        """Write one chunk of validated rows; returns counts and rows refused for a reference."""
+        counts = MergeCounts()
+        if good.num_rows == 0:
+            return counts, []
+        self._ensure_stage()
+        exec_ = self.connection.exec_driver_sql
+        kind = self.kind
+        target = quote(kind.name)
+        append_arrow(self.connection, STAGE, good)
+        rejects = self._reject_unknown_parents()
+
+        # Within one file the last occurrence of a key wins; earlier ones are duplicates
+        # when equal to it, superseded versions (updates) when not.
+        superseded = exec_(
+            f"WITH kept AS (SELECT * FROM {STAGE} s WHERE NOT EXISTS ("
+            f"SELECT 1 FROM {STAGE} k WHERE {_join(kind, 's', 'k')} AND k.{LINE} > s.{LINE})) "
+            f"SELECT count(*) FILTER (WHERE NOT {_differs(kind, 's', 'kept')}), "
+            f"count(*) FILTER (WHERE {_differs(kind, 's', 'kept')}) "
+            f"FROM {STAGE} s JOIN kept ON {_join(kind, 's', 'kept')} AND s.{LINE} < kept.{LINE}"
+        ).one()
+        if superseded[0] or superseded[1]:
+            counts.duplicate += int(superseded[0])
+            counts.updated += int(superseded[1])
+            exec_(
+                f"DELETE FROM {STAGE} WHERE EXISTS (SELECT 1 FROM {STAGE} k "
+                f"WHERE {_join(kind, STAGE, 'k')} AND k.{LINE} > {STAGE}.{LINE})"
+            )
+
+        first_key = quote(kind.key[0])
+        new, same, changed = exec_(
+            f"SELECT count(*) FILTER (WHERE t.{first_key} IS NULL), "
+            f"count(*) FILTER (WHERE t.{first_key} IS NOT NULL "
+            f"AND NOT {_differs(kind, 's', 't')}), "
+            f"count(*) FILTER (WHERE t.{first_key} IS NOT NULL AND {_differs(kind, 's', 't')}) "
+            f"FROM {STAGE} s LEFT JOIN {target} t ON {_join(kind, 's', 't')}"
+        ).one()
+        if changed:
+            assignments = ", ".join(f"{quote(c)} = s.{quote(c)}" for c in kind.value_columns)
+            exec_(
+                f"UPDATE {target} SET {assignments}, {LINEAGE_COLUMN} = {int(self.batch_id)} "
+                f"FROM {STAGE} s WHERE {_join(kind, target, 's')} AND {_differs(kind, target, 's')}"
+            )
+        if new:
+            columns = ", ".join(quote(c) for c in kind.column_names)
+            exec_(
+                f"INSERT INTO {target} ({columns}, {LINEAGE_COLUMN}) "
+                f"SELECT {columns}, {int(self.batch_id)} FROM {STAGE} s "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {_join(kind, 't', 's')})"
+            )
+        exec_(f"DELETE FROM {STAGE}")
+        counts.stored += int(new)
+        counts.duplicate += int(same)
+        counts.updated += int(changed)
+        return counts, rejects
+
+    def _reject_unknown_parents(self) -> list[Reject]:
+        """Refuse rows whose parent record is unknown (a line of an order never seen)."""
+        rejects: list[Reject] = []
+        exec_ = self.connection.exec_driver_sql
+        names = self.kind.column_names
+        for ref in self.kind.parents:
+            parent = KINDS_BY_NAME[ref.kind]
+            missing = (
+                f"NOT EXISTS (SELECT 1 FROM {quote(parent.name)} p "
+                f"WHERE p.{quote(ref.parent_column)} = {STAGE}.{quote(ref.column)})"
+            )
+            rows = exec_(
+                f"SELECT {LINE}, {', '.join(quote(n) for n in names)} FROM {STAGE} WHERE {missing}"
+            ).all()
+            if not rows:
+                continue
+            for row in rows:
+                record = {
+                    n: (None if v is None else str(v)) for n, v in zip(names, row[1:], strict=True)
+                }
+                value = record[ref.column]
+                rejects.append(
+                    Reject(
+                        int(row[0]),
+                        ref.column,
+                        f"{ref.column}: {parent.name[:-1]} '{value}' is not known; ingest "
+                        f"{parent.name} first, then run 'tallyclerk quarantine replay'",
+                        json.dumps(record),
+                    )
+                )
+            exec_(f"DELETE FROM {STAGE} WHERE {missing}")
+        return rejects

@@ -1,0 +1,319 @@
+"""Ingestion: files in, canonical records stored, every bad record quarantined, nothing lost.
+
+Each file is one batch inside one transaction: its raw bytes are archived, its records are
+typed and checked, the good ones merged idempotently and the bad ones quarantined with file,
+line, column and reason. A crash mid-file leaves the store as it was before the file.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tallyclerk.domain import KINDS, KINDS_BY_NAME, Kind
+from tallyclerk.errors import InputError
+from tallyclerk.ingest import _archive, _repository
+from tallyclerk.ingest._merge import MergeCounts, Merger
+from tallyclerk.ingest._read import (
+    Chunk,
+    Reject,
+    file_format,
+    kind_name_from_path,
+    read_csv,
+    read_jsonl,
+)
+from tallyclerk.ingest._validate import Validator
+from tallyclerk.settings import Settings, get_settings
+from tallyclerk.store import Store
+
+_SAMPLE_REJECTS = 20
+_ORDER = {k.name: i for i, k in enumerate(KINDS)}
+
+
+@dataclass
+class BatchReport:
+    """What one file's batch did: counts per outcome and a sample of the quarantined records."""
+
+    source: str
+    kind: str
+    batch_id: int | None
+    status: str
+    stored: int = 0
+    updated: int = 0
+    duplicate: int = 0
+    quarantined: int = 0
+    rejects: list[Reject] = field(default_factory=list)
+    message: str | None = None
+    replayed: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """Landed with nothing quarantined."""
+        return self.status == "landed" and self.quarantined == 0
+
+    @property
+    def records(self) -> int:
+        """Records read from the file."""
+        return self.stored + self.updated + self.duplicate + self.quarantined
+
+
+@dataclass
+class IngestRun:
+    """The batches of one ingest command and the files it could not place."""
+
+    batches: list[BatchReport] = field(default_factory=list)
+    unrecognized: list[Path] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Every file landed whole."""
+        return all(b.ok for b in self.batches)
+
+
+def resolve_kind(path: Path, kind: str | None) -> Kind:
+    """The kind a file holds: as given, else from its name, else a clear error."""
+    name = kind or kind_name_from_path(path)
+    if name not in KINDS_BY_NAME:
+        known = ", ".join(KINDS_BY_NAME)
+        if kind:
+            raise InputError(f"unknown kind {kind!r} (known kinds: {known})")
+        raise InputError(
+            f"{path}: cannot tell which kind of record this file holds from its name; "
+            f"name it <kind>.csv or pass --kind (known kinds: {known})"
+        )
+    return KINDS_BY_NAME[name]
+
+
+def plan_files(
+    paths: Sequence[Path], kind: str | None
+) -> tuple[list[tuple[Path, Kind]], list[Path]]:
+    """Expand directories and order files so that parents land before their lines."""
+    planned: list[tuple[Path, Kind]] = []
+    unrecognized: list[Path] = []
+    for path in paths:
+        if not path.exists():
+            raise InputError(f"{path}: no such file or directory")
+        if path.is_dir():
+            for child in sorted(p for p in path.iterdir() if p.is_file()):
+                name = kind_name_from_path(child)
+                if file_format(child) and name in KINDS_BY_NAME and kind in (None, name):
+                    planned.append((child, KINDS_BY_NAME[name]))
+                else:
+                    unrecognized.append(child)
+            continue
+        if file_format(path) is None:
+            raise InputError(
+                f"{path}: unknown file type; canonical files are .csv or .jsonl (optionally .gz)"
+            )
+        planned.append((path, resolve_kind(path, kind)))
+    planned.sort(key=lambda item: _ORDER[item[1].name])
+    return planned, unrecognized
+
+
+def _chunks(
+    path: Path,
+    kind: Kind,
+    source: str,
+    fmt: str,
+    on_bytes: Callable[[int], None] | None,
+    settings: Settings,
+) -> Iterator[Chunk]:
+    if fmt == "csv":
+        return read_csv(path, kind, source, on_bytes, block_size=settings.ingest.chunk_bytes)
+    return read_jsonl(path, kind, source, on_bytes)
+
+
+def ingest_file(
+    store: Store,
+    path: Path,
+    kind: Kind | None = None,
+    *,
+    on_bytes: Callable[[int], None] | None = None,
+    settings: Settings | None = None,
+    source: str | None = None,
+    replay_of: int | None = None,
+) -> BatchReport:
+    """Ingest one canonical file as one batch (see the module docstring)."""
+    settings = settings or get_settings()
+    kind = kind or resolve_kind(path, None)
+    fmt = file_format(path) or "csv"
+    source = source or str(path.resolve())
+    facts = _archive.digest_file(path)
+    try:
+        with store.begin() as connection:
+            batch_id = _repository.start_batch(
+                connection,
+                source=source,
+                kind=kind.name,
+                fmt=fmt,
+                sha256=facts.sha256,
+                size_bytes=facts.size_bytes,
+                replay_of=replay_of,
+            )
+            _archive.archive(connection, path, facts)
+            validator = Validator(
+                kind, _repository.facility_timezones(connection), settings.brand.timezone
+            )
+            merger = Merger(connection, kind, batch_id)
+            totals = MergeCounts()
+            quarantined = 0
+            sample: list[Reject] = []
+            try:
+                for chunk in _chunks(path, kind, source, fmt, on_bytes, settings):
+                    good, bad = validator.validate(chunk.table)
+                    counts, orphans = merger.merge(good)
+                    totals.add(counts)
+                    rejects = sorted([*chunk.rejects, *bad, *orphans], key=lambda r: r.line or 0)
+                    _repository.add_quarantine(connection, batch_id, kind.name, source, rejects)
+                    quarantined += len(rejects)
+                    sample.extend(rejects[: max(0, _SAMPLE_REJECTS - len(sample))])
+            finally:
+                validator.close()
+                merger.close()
+            # The file has been read again: its older open quarantine records are now
+            # represented by this batch (fixed ones landed, the rest quarantined anew).
+            replayed = _repository.mark_replayed(
+                connection, source=source, kind=kind.name, before_batch=batch_id
+            )
+            _repository.finish_batch(
+                connection,
+                batch_id,
+                status="landed",
+                stored=totals.stored,
+                updated=totals.updated,
+                duplicate=totals.duplicate,
+                quarantined=quarantined,
+            )
+    except InputError as exc:
+        return _record_failure(store, path, kind, fmt, source, facts, str(exc), replay_of)
+    return BatchReport(
+        source,
+        kind.name,
+        batch_id,
+        "landed",
+        totals.stored,
+        totals.updated,
+        totals.duplicate,
+        quarantined,
+        sample,
+        replayed=replayed,
+    )
+
+
+def _record_failure(
+    store: Store,
+    path: Path,
+    kind: Kind,
+    fmt: str,
+    source: str,
+    facts: _archive.PayloadFacts,
+    message: str,
+    replay_of: int | None,
+) -> BatchReport:
+    """A file that cannot be read at all: archive it and record the failed batch."""
+    with store.begin() as connection:
+        batch_id = _repository.start_batch(
+            connection,
+            source=source,
+            kind=kind.name,
+            fmt=fmt,
+            sha256=facts.sha256,
+            size_bytes=facts.size_bytes,
+            replay_of=replay_of,
+        )
+        _archive.archive(connection, path, facts)
+        _repository.finish_batch(connection, batch_id, status="failed", message=message)
+    return BatchReport(source, kind.name, batch_id, "failed", message=message)
+
+
+def ingest_paths(
+    store: Store,
+    paths: Sequence[Path],
+    kind: str | None = None,
+    *,
+    on_file: Callable[[Path, Kind, int], Callable[[int], None] | None] | None = None,
+    settings: Settings | None = None,
+) -> IngestRun:
+    """Ingest files and directories in dependency order; `on_file` may return a byte callback."""
+    planned, unrecognized = plan_files(paths, kind)
+    run = IngestRun(unrecognized=unrecognized)
+    for path, file_kind in planned:
+        on_bytes = on_file(path, file_kind, path.stat().st_size) if on_file else None
+        run.batches.append(
+            ingest_file(store, path, file_kind, on_bytes=on_bytes, settings=settings)
+        )
+    return run
+
+
+def replay_quarantine(
+    store: Store,
+    *,
+    batch_id: int | None = None,
+    kind: str | None = None,
+    from_archive: bool = False,
+    settings: Settings | None = None,
+) -> IngestRun:
+    """Read again every source with open quarantine records (fixed in place, or archived).
+
+    A source whose file still exists is read from disk (the user fixed it there); otherwise,
+    or with `from_archive`, the archived payload is replayed (useful when the records only
+    waited for their parents to arrive). Open records of the source are closed as replayed;
+    records that still fail are quarantined again under the new batch.
+    """
+    with store.connect() as connection:
+        sources = _repository.replay_sources(connection, batch_id=batch_id, kind=kind)
+    run = IngestRun()
+    for item in sorted(sources, key=lambda s: _ORDER.get(s.kind, 99)):
+        file_kind = KINDS_BY_NAME[item.kind]
+        path = Path(item.source)
+        if path.is_file() and not from_archive:
+            run.batches.append(
+                ingest_file(
+                    store,
+                    path,
+                    file_kind,
+                    settings=settings,
+                    source=item.source,
+                    replay_of=item.batch_id,
+                )
+            )
+            continue
+        if item.sha256 is None:
+            run.batches.append(
+                BatchReport(
+                    item.source,
+                    item.kind,
+                    None,
+                    "failed",
+                    message="the source is gone and nothing was archived",
+                )
+            )
+            continue
+        with tempfile.TemporaryDirectory(prefix="tallyclerk-replay-") as tmp:
+            restored = Path(tmp) / Path(item.source).name
+            with store.connect() as connection:
+                found = _archive.restore(connection, item.sha256, restored)
+            if not found:
+                run.batches.append(
+                    BatchReport(
+                        item.source,
+                        item.kind,
+                        None,
+                        "failed",
+                        message="the archived payload is missing",
+                    )
+                )
+                continue
+            run.batches.append(
+                ingest_file(
+                    store,
+                    restored,
+                    file_kind,
+                    settings=settings,
+                    source=item.source,
+                    replay_of=item.batch_id,
+                )
+            )
+    return run

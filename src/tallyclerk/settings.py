@@ -1,0 +1,55 @@
+"""The one typed Settings object, read from TALLYCLERK_* environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "duckdb:///tallyclerk.duckdb"
+
+
+class BrandSettings(BaseModel):
+    """Facts about the brand itself."""
+
+    # Naive timestamps of records without a facility (orders, feedback) are read in this zone.
+    timezone: str = "UTC"
+    currency: str = "USD"
+
+
+class IngestSettings(BaseModel):
+    """How files are read and loaded."""
+
+    # Rows per chunk moved through validation and the bulk load; bounds memory on large files.
+    chunk_bytes: int = Field(default=32 * 1024 * 1024, ge=64 * 1024)
+
+
+class Settings(BaseSettings):
+    """Everything tallyclerk reads from its environment, read once."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TALLYCLERK_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    # Embedded default: a DuckDB file in the working directory. Teams: postgresql+psycopg://...
+    database_url: str = DEFAULT_DATABASE_URL
+    brand: BrandSettings = BrandSettings()
+    ingest: IngestSettings = IngestSettings()
+    debug: bool = False
+
+    @property
+    def duckdb_path(self) -> Path | None:
+        """The DuckDB file behind `database_url`, or None for another database."""
+        prefix = "duckdb:///"
+        if not self.database_url.startswith(prefix):
+            return None
+        rest = self.database_url[len(prefix) :].split("?", 1)[0]
+        return None if rest in ("", ":memory:") else Path(rest)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings()

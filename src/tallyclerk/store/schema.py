@@ -1,0 +1,153 @@
+"""The SQLAlchemy schema: one table per canonical kind, plus ingestion bookkeeping.
+
+Canonical tables carry the DESIGN section 4 columns, keyed by the kind's natural key, and one
+lineage column, `batch_id`, naming the ingestion batch that last wrote the row.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from tallyclerk.domain import KINDS, ColumnType, Kind
+
+metadata = sa.MetaData()
+
+LINEAGE_COLUMN = "batch_id"
+
+_SQL_TYPES: dict[ColumnType, sa.types.TypeEngine[Any]] = {
+    ColumnType.TEXT: sa.String(),
+    ColumnType.CODE: sa.String(),
+    ColumnType.TAGS: sa.String(),
+    ColumnType.CURRENCY: sa.String(3),
+    ColumnType.INTEGER: sa.BigInteger(),
+    ColumnType.DECIMAL: sa.Numeric(18, 4),
+    ColumnType.FLOAT: sa.Float(),
+    ColumnType.TIMESTAMP: sa.DateTime(timezone=True),
+    ColumnType.DATE: sa.Date(),
+    ColumnType.BOOLEAN: sa.Boolean(),
+}
+
+
+def sql_type(column_type: ColumnType) -> sa.types.TypeEngine[Any]:
+    """The SQL type that stores a canonical column type."""
+    return _SQL_TYPES[column_type]
+
+
+def _canonical_table(kind: Kind) -> sa.Table:
+    columns = [
+        sa.Column(
+            c.name,
+            sql_type(c.type),
+            primary_key=c.name in kind.key,
+            nullable=not (c.required or c.name in kind.key),
+        )
+        for c in kind.columns
+    ]
+    columns.append(sa.Column(LINEAGE_COLUMN, sa.BigInteger(), nullable=True))
+    return sa.Table(kind.name, metadata, *columns)
+
+
+CANONICAL_TABLES: dict[str, sa.Table] = {k.name: _canonical_table(k) for k in KINDS}
+
+batch_id_seq = sa.Sequence("ingestion_batch_id_seq", metadata=metadata)
+quarantine_id_seq = sa.Sequence("quarantine_id_seq", metadata=metadata)
+
+ingestion_batches = sa.Table(
+    "ingestion_batches",
+    metadata,
+    sa.Column(
+        "batch_id",
+        sa.BigInteger(),
+        batch_id_seq,
+        server_default=sa.text("nextval('ingestion_batch_id_seq')"),
+        primary_key=True,
+    ),
+    sa.Column("source", sa.String(), nullable=False),
+    sa.Column("kind", sa.String(), nullable=False),
+    sa.Column("format", sa.String(), nullable=False),
+    sa.Column("payload_sha256", sa.String(64), nullable=True),
+    sa.Column("size_bytes", sa.BigInteger(), nullable=True),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("status", sa.String(), nullable=False),
+    sa.Column("stored", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("updated", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("duplicate", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("quarantined", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("replay_of", sa.BigInteger(), nullable=True),
+    sa.Column("message", sa.String(), nullable=True),
+)
+
+quarantine = sa.Table(
+    "quarantine",
+    metadata,
+    sa.Column(
+        "quarantine_id",
+        sa.BigInteger(),
+        quarantine_id_seq,
+        server_default=sa.text("nextval('quarantine_id_seq')"),
+        primary_key=True,
+    ),
+    sa.Column("batch_id", sa.BigInteger(), nullable=False),
+    sa.Column("kind", sa.String(), nullable=False),
+    sa.Column("source", sa.String(), nullable=False),
+    sa.Column("line", sa.BigInteger(), nullable=True),
+    sa.Column("column_name", sa.String(), nullable=True),
+    sa.Column("reason", sa.String(), nullable=False),
+    sa.Column("record", sa.String(), nullable=True),
+    sa.Column("status", sa.String(), nullable=False),
+    sa.Column("resolved_batch_id", sa.BigInteger(), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+raw_payloads = sa.Table(
+    "raw_payloads",
+    metadata,
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("size_bytes", sa.BigInteger(), nullable=False),
+    sa.Column("codec", sa.String(), nullable=False),
+    sa.Column("first_name", sa.String(), nullable=True),
+    sa.Column("archived_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+raw_payload_chunks = sa.Table(
+    "raw_payload_chunks",
+    metadata,
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("seq", sa.Integer(), primary_key=True),
+    sa.Column("data", sa.LargeBinary(), nullable=False),
+)
+
+providers = sa.Table(
+    "providers",
+    metadata,
+    sa.Column("provider_id", sa.String(), primary_key=True),
+    sa.Column("name", sa.String(), nullable=True),
+)
+
+facilities = sa.Table(
+    "facilities",
+    metadata,
+    sa.Column("facility_id", sa.String(), primary_key=True),
+    sa.Column("provider_id", sa.String(), nullable=False),
+    sa.Column("timezone", sa.String(), nullable=False),
+    sa.Column("country", sa.String(), nullable=True),
+    sa.Column("subdivision", sa.String(), nullable=True),
+    sa.Column("cutoff", sa.String(5), nullable=False),
+)
+
+contracts = sa.Table(
+    "contracts",
+    metadata,
+    sa.Column("provider_id", sa.String(), primary_key=True),
+    sa.Column("effective", sa.Date(), primary_key=True),
+    sa.Column("name", sa.String(), nullable=True),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("source_name", sa.String(), nullable=True),
+    sa.Column("content_sha256", sa.String(64), nullable=False),
+    sa.Column("source_text", sa.Text(), nullable=False),
+    sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
+)
