@@ -112,44 +112,44 @@ def _check_metric(loc: Loc, name: str, terms: object, *, override: bool) -> list
     lower = name in LOWER_IS_BETTER_METRICS
     if lower and _has(terms, "target") and not _has(terms, "max"):
         problems.append(
-            (loc + ("target",), f"{name} is better when lower: give 'max', not 'target'")
+            ((*loc, "target"), f"{name} is better when lower: give 'max', not 'target'")
         )
     if not lower and _has(terms, "max") and not _has(terms, "target"):
-        problems.append((loc + ("max",), f"{name} is better when higher: give 'target', not 'max'"))
+        problems.append(((*loc, "max"), f"{name} is better when higher: give 'target', not 'max'"))
     limit = _get(terms, "max")
     number = as_number(limit)
     if lower and number is not None:
         if name in HOURS_METRICS and number == 0:
-            problems.append((loc + ("max",), "must be a number of hours greater than 0, got 0"))
+            problems.append(((*loc, "max"), "must be a number of hours greater than 0, got 0"))
         if name not in HOURS_METRICS and number > 1:
             problems.append(
-                (loc + ("max",), f"must be a number between 0 and 1, got {describe(limit)}")
+                ((*loc, "max"), f"must be a number between 0 and 1, got {describe(limit)}")
             )
     if name in BUSINESS_DAY_METRICS:
         if not override and not _has(terms, "within_business_days"):
             problems.append(
                 (
-                    loc + ("within_business_days",),
+                    (*loc, "within_business_days"),
                     f"required key is missing ({name} counts what is done within N business days)",
                 )
             )
     elif _has(terms, "within_business_days"):
         problems.append(
             (
-                loc + ("within_business_days",),
+                (*loc, "within_business_days"),
                 f"does not apply to {name} (only to {one_of(BUSINESS_DAY_METRICS)})",
             )
         )
     if name not in TOLERANCE_METRICS and _has(terms, "tolerance_units"):
         problems.append(
             (
-                loc + ("tolerance_units",),
+                (*loc, "tolerance_units"),
                 f"does not apply to {name} (only to {one_of(TOLERANCE_METRICS)})",
             )
         )
     if name not in RULE_METRICS and _has(terms, "rule"):
         problems.append(
-            (loc + ("rule",), f"does not apply to {name} (only to {one_of(RULE_METRICS)})")
+            ((*loc, "rule"), f"does not apply to {name} (only to {one_of(RULE_METRICS)})")
         )
     return problems
 

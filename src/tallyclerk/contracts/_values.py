@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Annotated, Literal, NoReturn, cast
+from typing import Annotated, Literal, NoReturn
 
 import holidays
 from pydantic import BeforeValidator, PlainSerializer, PlainValidator
@@ -347,7 +347,7 @@ def _metric_name(value: object) -> str:
 def _ship_rule(value: object) -> ShipRule:
     if not isinstance(value, str) or value not in SHIP_RULES:
         fail(f"unknown rule {describe(value)} (expected one of: {one_of(SHIP_RULES)})")
-    return cast("ShipRule", value)
+    return value
 
 
 def _incident_kind(value: object) -> IncidentKind:
@@ -357,7 +357,7 @@ def _incident_kind(value: object) -> IncidentKind:
             f"unknown incident kind {describe(value)} "
             f"({hint}expected one of: {one_of(INCIDENT_KINDS)})"
         )
-    return cast("IncidentKind", value)
+    return value
 
 
 ORDER_VALUE: Literal["order_value"] = "order_value"

@@ -55,7 +55,7 @@ _ContractLoader.add_implicit_resolver(
 )
 
 
-def _construct_decimal(loader: SafeConstructor, node: Node) -> object:
+def _construct_decimal(loader: _ContractLoader, node: Node) -> object:
     assert isinstance(node, ScalarNode)
     text = str(loader.construct_scalar(node)).replace("_", "").strip()
     special = {".inf": "Infinity", ".nan": "NaN"}
@@ -69,11 +69,11 @@ def _construct_decimal(loader: SafeConstructor, node: Node) -> object:
         return node.value  # leave it to validation to say what is wrong with it
 
 
-def _lenient(constructor_name: str) -> Callable[[SafeConstructor, Node], object]:
+def _lenient(constructor_name: str) -> Callable[[_ContractLoader, Node], object]:
     """Wrap a SafeConstructor method so that a malformed scalar stays as its text."""
-    method: Callable[[SafeConstructor, Node], object] = getattr(SafeConstructor, constructor_name)
+    method: Callable[[_ContractLoader, Node], object] = getattr(SafeConstructor, constructor_name)
 
-    def construct(loader: SafeConstructor, node: Node) -> object:
+    def construct(loader: _ContractLoader, node: Node) -> object:
         try:
             return method(loader, node)
         except (ValueError, KeyError, AttributeError, TypeError, OverflowError, IndexError):
@@ -89,7 +89,7 @@ _ContractLoader.add_constructor(_TIMESTAMP, _lenient("construct_yaml_timestamp")
 
 
 @dataclass(frozen=True)
-class YamlProblem(Exception):
+class YamlReadError(Exception):
     """The text is not YAML the contract reader can read."""
 
     line: int | None
@@ -106,19 +106,22 @@ def read_yaml(text: str) -> tuple[Node | None, object]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         parts = [part for part in (exc.context, exc.problem) if part]
-        raise YamlProblem(
+        raise YamlReadError(
             None if mark is None else mark.line + 1,
             "invalid YAML: " + (", ".join(parts) if parts else "cannot be parsed"),
         ) from None
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
-        raise YamlProblem(
-            line, f"invalid YAML: the character {exc.character!r} is not allowed in YAML"
+        code = (
+            exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or " ")
+        )
+        raise YamlReadError(
+            line, f"invalid YAML: the character U+{code:04X} is not allowed in YAML"
         ) from None
     except yaml.YAMLError as exc:
-        raise YamlProblem(None, f"invalid YAML: {exc}") from None
+        raise YamlReadError(None, f"invalid YAML: {exc}") from None
     except RecursionError:
-        raise YamlProblem(None, "invalid YAML: the document is nested too deeply") from None
+        raise YamlReadError(None, "invalid YAML: the document is nested too deeply") from None
     finally:
         if loader is not None:
             loader.dispose()
@@ -179,7 +182,7 @@ def locate(root: Node | None, loc: tuple[str | int, ...]) -> Located:
 
 
 def duplicate_keys(root: Node | None) -> list[tuple[tuple[str | int, ...], int, str]]:
-    """Every mapping key given twice (YAML would silently keep the last): location, line, message."""
+    """Every mapping key given twice (YAML keeps only the last): location, line, message."""
     found: list[tuple[tuple[str | int, ...], int, str]] = []
     visited: set[int] = set()
     stack: list[tuple[Node, tuple[str | int, ...]]] = [] if root is None else [(root, ())]

@@ -201,12 +201,18 @@ def replay_sources(
 def mark_replayed(connection: sa.Connection, *, source: str, kind: str, before_batch: int) -> int:
     """Close the open records of a source that a later batch (`before_batch`) read again."""
     q = quarantine.c
-    result = connection.execute(
-        quarantine.update()
-        .where(q.status == OPEN, q.source == source, q.kind == kind, q.batch_id < before_batch)
-        .values(status=REPLAYED, resolved_batch_id=before_batch, resolved_at=datetime.now(UTC))
+    condition = sa.and_(
+        q.status == OPEN, q.source == source, q.kind == kind, q.batch_id < before_batch
     )
-    return int(result.rowcount or 0)
+    # Counted first: DuckDB does not report the rows an UPDATE touched.
+    closing = int(connection.execute(sa.select(sa.func.count()).where(condition)).scalar_one())
+    if closing:
+        connection.execute(
+            quarantine.update()
+            .where(condition)
+            .values(status=REPLAYED, resolved_batch_id=before_batch, resolved_at=datetime.now(UTC))
+        )
+    return closing
 
 
 @dataclass(frozen=True, slots=True)

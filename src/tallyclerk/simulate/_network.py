@@ -28,7 +28,9 @@ class Facility:
 
 
 FACILITIES: tuple[Facility, ...] = (
-    Facility("LAX1", "westcoast", "America/Los_Angeles", "US", "CA", "14:00", "Ontario, CA", "W4C7L1"),
+    Facility(
+        "LAX1", "westcoast", "America/Los_Angeles", "US", "CA", "14:00", "Ontario, CA", "W4C7L1"
+    ),
     Facility("EWR1", "eastbridge", "America/New_York", "US", "NJ", "12:00", "Edison, NJ", "E8B2N5"),
     Facility("DFW1", "eastbridge", "America/Chicago", "US", "TX", "15:00", "Irving, TX", "E8B2T9"),
 )

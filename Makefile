@@ -1,0 +1,45 @@
+# Everyday commands. On a fresh Debian machine with Python 3.11, `make demo` and `make test`
+# set everything up themselves (uv from PyPI, then the locked dependencies into .venv).
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(PYTHON)
+
+.PHONY: setup demo test test-fast lint typecheck check bench clean
+
+$(TOOLS)/bin/uv:
+	$(PYTHON) -m venv $(TOOLS) || { $(PYTHON) -m pip install --user virtualenv && $(PYTHON) -m virtualenv $(TOOLS); }
+	$(TOOLS)/bin/python -m pip install --quiet "uv==$(UV_VERSION)"
+
+.venv/.synced: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen
+	touch $@
+
+setup: .venv/.synced  ## install the locked dependencies into .venv
+
+demo: setup  ## simulate a demo brand, load it, evaluate it, print the summary
+	$(UV) run --frozen tallyclerk demo --fresh
+
+test: setup  ## every test (PostgreSQL tests need the server at 127.0.0.1:5432)
+	$(UV) run --frozen pytest -q
+
+test-fast: setup  ## unit tests only
+	$(UV) run --frozen pytest -q tests/unit
+
+lint: setup
+	$(UV) run --frozen ruff check src tests benchmarks
+	$(UV) run --frozen ruff format --check src tests benchmarks
+
+typecheck: setup
+	$(UV) run --frozen mypy --strict src/tallyclerk
+
+check: lint typecheck test
+
+bench: setup  ## ingest benchmark (1M orders); writes docs/benchmarks.md
+	$(UV) run --frozen python benchmarks/ingest.py --orders 1000000
+
+clean:
+	rm -rf .venv $(TOOLS) .pytest_cache .mypy_cache .ruff_cache demo-data tallyclerk.duckdb tallyclerk.duckdb.wal

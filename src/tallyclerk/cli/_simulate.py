@@ -1,0 +1,170 @@
+"""`tallyclerk simulate` and `tallyclerk demo`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import sqlalchemy as sa
+import typer
+from rich.table import Table
+
+from tallyclerk.cli._common import console, count_progress, err_console, state, store_session
+from tallyclerk.cli._ingest import print_run
+from tallyclerk.contracts import load_contract
+from tallyclerk.contracts._repository import add_contract
+from tallyclerk.domain import KINDS
+from tallyclerk.errors import InputError
+from tallyclerk.ingest import ingest_paths
+from tallyclerk.simulate import SimulationSummary, simulate
+from tallyclerk.store import CANONICAL_TABLES
+
+
+def _run_simulation(
+    out: Path, orders: int, seed: int, start: date, months: int
+) -> SimulationSummary:
+    with count_progress() as progress:
+        task = progress.add_task("simulating orders", total=orders)
+        return simulate(
+            out,
+            orders,
+            seed=seed,
+            start=start,
+            months=months,
+            progress=lambda n: progress.advance(task, n),
+        )
+
+
+def simulate_command(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the CSV files.")],
+    orders: Annotated[
+        int, typer.Option("--orders", "-n", min=100, help="Orders to generate.")
+    ] = 50_000,
+    seed: Annotated[int, typer.Option("--seed", "-s", help="Same seed, same files.")] = 7,
+    start: Annotated[
+        str, typer.Option("--start", help="First day of the simulated year (YYYY-MM-DD).")
+    ] = "2026-01-01",
+    months: Annotated[int, typer.Option("--months", min=1, max=36, help="Months to cover.")] = 12,
+) -> None:
+    """Write a demo brand's canonical CSVs, contracts and planted problems.
+
+    Two 3PLs (westcoast: LAX1; eastbridge: EWR1 and DFW1) serve a year of orders with a
+    November-December peak. Problems are planted on purpose (a peak meltdown, inventory
+    shrink, overbilling, slow returns, orders never shipped, parcels never scanned) and
+    listed in planted.json. Streams to disk, so millions of orders fit in little memory.
+
+    Examples:
+
+      tallyclerk simulate --out demo-data --orders 50000 --seed 7
+
+      tallyclerk simulate --out bench --orders 1000000
+    """
+    try:
+        first_day = date.fromisoformat(start)
+    except ValueError:
+        err_console.print(f"[red]error:[/] --start {start!r} is not a date (YYYY-MM-DD)")
+        raise typer.Exit(2) from None
+    summary = _run_simulation(out, orders, seed, first_day, months)
+    _print_counts(summary.row_counts, f"Simulated data in {out}")
+    console.print(f"Planted problems are listed in {out / 'planted.json'}.")
+
+
+def _print_counts(counts: dict[str, int], title: str) -> None:
+    table = Table(title=title, title_justify="left")
+    table.add_column("kind")
+    table.add_column("rows", justify="right")
+    for kind in KINDS:
+        if kind.name in counts:
+            table.add_row(kind.name, f"{counts[kind.name]:,}")
+    console.print(table)
+
+
+def demo(
+    orders: Annotated[
+        int, typer.Option("--orders", "-n", min=100, help="Orders to simulate.")
+    ] = 50_000,
+    seed: Annotated[int, typer.Option("--seed", "-s", help="Seed of the simulation.")] = 7,
+    data_dir: Annotated[
+        Path, typer.Option("--dir", help="Where to write the simulated files.")
+    ] = Path("demo-data"),
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Delete an existing DuckDB store file first.")
+    ] = False,
+) -> None:
+    """Run the whole job on a demo brand: simulate a year, load it, summarize it.
+
+    Simulates two 3PLs and a year of orders with planted problems, creates the store, adds
+    the contracts, ingests every file and prints what landed and what to look for.
+
+    Examples:
+
+      tallyclerk demo --fresh
+
+      tallyclerk demo --orders 200000 --dir /tmp/demo --fresh
+    """
+    settings = state.effective_settings()
+    path = settings.duckdb_path
+    if fresh and path is not None:
+        for leftover in (path, Path(str(path) + ".wal")):
+            leftover.unlink(missing_ok=True)
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    _run_simulation(data_dir, orders, seed, date(2026, 1, 1), 12)
+    with store_session() as store:
+        with store.connect() as connection:
+            held = connection.execute(
+                sa.select(sa.func.count()).select_from(CANONICAL_TABLES["orders"])
+            ).scalar_one()
+        if held and not fresh:
+            raise InputError(
+                f"the store {store.description} already holds {held:,} orders; run the demo "
+                "with --fresh (DuckDB) or point TALLYCLERK_DATABASE_URL at an empty database"
+            )
+        with store.begin() as connection:
+            for contract_path in sorted((data_dir / "contracts").glob("*.yaml")):
+                contract = load_contract(contract_path)
+                add_contract(
+                    connection, contract, contract_path.read_text("utf-8"), contract_path.name
+                )
+                console.print(f"contract added: {contract.provider} effective {contract.effective}")
+        with count_progress() as progress:
+            files = [p for p in data_dir.iterdir() if p.suffix == ".csv"]
+            task = progress.add_task("ingesting", total=len(files))
+            run = ingest_paths(
+                store,
+                [data_dir],
+                on_file=lambda _p, _k, _s: (progress.advance(task), None)[1],
+            )
+        print_run(run, title=f"Demo data loaded into {store.description}")
+    planted = json.loads((data_dir / "planted.json").read_text("utf-8"))
+    _print_planted(planted)
+    console.print(
+        "\nNext: [bold]tallyclerk quarantine list[/], [bold]tallyclerk contract list[/], "
+        "[bold]tallyclerk export parquet out/[/]"
+    )
+
+
+def _print_planted(planted: object) -> None:
+    table = Table(
+        title="Problems planted in the demo data (what tallyclerk must find)", title_justify="left"
+    )
+    table.add_column("problem")
+    table.add_column("where")
+    table.add_column("details", overflow="fold")
+    items = planted.get("problems", planted) if isinstance(planted, dict) else planted
+    if isinstance(items, dict):
+        items = [
+            {"problem": k, **(v if isinstance(v, dict) else {"details": v})}
+            for k, v in items.items()
+        ]
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict):
+            continue
+        name = str(item.get("problem") or item.get("kind") or item.get("name") or "")
+        where = " ".join(str(item[k]) for k in ("provider", "facility") if item.get(k))
+        details = str(item.get("description") or item.get("summary") or item.get("details") or "")
+        table.add_row(name, where, details)
+    console.print(table)
