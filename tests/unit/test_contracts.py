@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from tallyclerk.contracts import (
     KPI_NAMES,
@@ -201,6 +202,21 @@ def test_eastbridge_fixture_parses() -> None:
     assert cycle.lower_is_better
     assert cycle.threshold == 48
     assert check_contract(FIXTURES / "eastbridge.yaml") == []
+
+
+def test_dumped_contract_validates_back_to_itself(westcoast: Contract) -> None:
+    dumped = westcoast.model_dump(by_alias=True)
+    assert dumped["facilities"][0]["timezone"] == "America/Los_Angeles"
+    assert dumped["facilities"][0]["cutoff"] == "14:00"
+    assert Contract.model_validate(dumped) == westcoast
+
+
+def test_cross_key_rules_also_hold_for_contracts_built_in_python(westcoast: Contract) -> None:
+    data = westcoast.model_dump(by_alias=True)
+    data["credits"]["tiers"][1]["metric"] = "perfect_order_rate"
+    with pytest.raises(ValidationError) as raised:
+        Contract.model_validate(data)
+    assert [error["loc"] for error in raised.value.errors()] == [("credits", "tiers", 1, "metric")]
 
 
 # --- peak variants and versions ------------------------------------------------------------

@@ -6,7 +6,7 @@ import json
 import shutil
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import sqlalchemy as sa
 import typer
@@ -19,13 +19,18 @@ from tallyclerk.contracts._repository import add_contract
 from tallyclerk.domain import KINDS
 from tallyclerk.errors import InputError
 from tallyclerk.ingest import ingest_paths
-from tallyclerk.simulate import SimulationSummary, simulate
 from tallyclerk.store import CANONICAL_TABLES
+
+if TYPE_CHECKING:
+    from tallyclerk.simulate import SimulationSummary
 
 
 def _run_simulation(
     out: Path, orders: int, seed: int, start: date, months: int
 ) -> SimulationSummary:
+    # Imported here: the generator is only needed by the commands that simulate.
+    from tallyclerk.simulate import simulate
+
     with count_progress() as progress:
         task = progress.add_task("simulating orders", total=orders)
         return simulate(

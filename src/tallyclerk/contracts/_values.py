@@ -38,6 +38,8 @@ def describe(value: object) -> str:
         return "an empty value"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, int) and value.bit_length() > 128:
+        return "a number far too large"
     if isinstance(value, int | float | Decimal):
         return str(value)
     if isinstance(value, str):
@@ -76,8 +78,14 @@ def did_you_mean(value: object, choices: Iterable[object]) -> str:
 # --- numbers -------------------------------------------------------------------------------
 
 
+_MAX_DIGITS = 15
+
+
 def as_number(value: object) -> Decimal | None:
-    """The value as a finite Decimal, or None when it is not a number (booleans are not)."""
+    """The value as a finite Decimal of sensible size, or None when it is not a number.
+
+    Booleans are not numbers; neither is anything of 10**15 or more, or nearer 0 than 1e-15.
+    """
     if isinstance(value, bool):
         return None
     if isinstance(value, Decimal):
@@ -93,7 +101,11 @@ def as_number(value: object) -> Decimal | None:
             return None
     else:
         return None
-    return number if number.is_finite() else None
+    if not number.is_finite():
+        return None
+    if number and not -_MAX_DIGITS <= number.adjusted() < _MAX_DIGITS:
+        return None  # 1e999999999 is no amount a contract means, and int() of it never ends
+    return number
 
 
 def as_whole(value: object) -> int | None:
@@ -153,19 +165,23 @@ def _non_negative_int(value: object) -> int:
     return number
 
 
-Rate = Annotated[float, PlainValidator(_rate)]
+Rate = Annotated[float, PlainValidator(_rate, json_schema_input_type=float)]
 """A share between 0 and 1."""
-NonNegativeFloat = Annotated[float, PlainValidator(_non_negative_float)]
+NonNegativeFloat = Annotated[
+    float, PlainValidator(_non_negative_float, json_schema_input_type=float)
+]
 """A number of 0 or more (a rate or a number of hours)."""
-Money = Annotated[Decimal, PlainValidator(_money)]
+Money = Annotated[Decimal, PlainValidator(_money, json_schema_input_type=Decimal)]
 """An amount of money of 0 or more, exact."""
-Percent = Annotated[Decimal, PlainValidator(_percent)]
+Percent = Annotated[Decimal, PlainValidator(_percent, json_schema_input_type=Decimal)]
 """A percentage between 0 and 100, exact."""
-NonNegativePercent = Annotated[Decimal, PlainValidator(_non_negative_percent)]
+NonNegativePercent = Annotated[
+    Decimal, PlainValidator(_non_negative_percent, json_schema_input_type=Decimal)
+]
 """A percentage of 0 or more, exact."""
-PositiveInt = Annotated[int, PlainValidator(_positive_int)]
+PositiveInt = Annotated[int, PlainValidator(_positive_int, json_schema_input_type=int)]
 """A whole number of 1 or more."""
-NonNegativeInt = Annotated[int, PlainValidator(_non_negative_int)]
+NonNegativeInt = Annotated[int, PlainValidator(_non_negative_int, json_schema_input_type=int)]
 """A whole number of 0 or more."""
 
 
@@ -201,11 +217,11 @@ def _currency(value: object) -> str:
     return value
 
 
-Text = Annotated[str, PlainValidator(_text)]
+Text = Annotated[str, PlainValidator(_text, json_schema_input_type=str)]
 """Non-blank text."""
-Identifier = Annotated[str, PlainValidator(_identifier)]
+Identifier = Annotated[str, PlainValidator(_identifier, json_schema_input_type=str)]
 """An id such as a provider or facility id: letters, digits, '-', '_', '.'."""
-CurrencyCode = Annotated[str, PlainValidator(_currency)]
+CurrencyCode = Annotated[str, PlainValidator(_currency, json_schema_input_type=str)]
 """A 3-letter ISO 4217 code in capitals."""
 
 
@@ -256,11 +272,11 @@ def _cutoff(value: object) -> time:
     return parsed
 
 
-ContractDate = Annotated[date, PlainValidator(_date)]
+ContractDate = Annotated[date, PlainValidator(_date, json_schema_input_type=date)]
 """A calendar date."""
 Cutoff = Annotated[
     time,
-    PlainValidator(_cutoff),
+    PlainValidator(_cutoff, json_schema_input_type=str),
     PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str),
 ]
 """A local order cutoff time, written "HH:MM"."""
@@ -326,11 +342,11 @@ def check_subdivision(value: str, country: str) -> str:
 
 TimeZoneName = Annotated[
     zoneinfo.ZoneInfo,
-    PlainValidator(_time_zone),
+    PlainValidator(_time_zone, json_schema_input_type=str),
     PlainSerializer(lambda z: z.key, return_type=str),
 ]
 """An IANA time zone, written by name (America/Los_Angeles)."""
-CountryCode = Annotated[str, PlainValidator(_country)]
+CountryCode = Annotated[str, PlainValidator(_country, json_schema_input_type=str)]
 """A country the holidays package has a calendar for."""
 
 
@@ -381,13 +397,18 @@ def _none_as_empty_dict(value: object) -> object:
     return {} if value is None else value
 
 
-MetricName = Annotated[str, PlainValidator(_metric_name)]
+MetricName = Annotated[str, PlainValidator(_metric_name, json_schema_input_type=str)]
 """A metric name of the KPI catalogue."""
-ShipRuleName = Annotated[ShipRule, PlainValidator(_ship_rule)]
+ShipRuleName = Annotated[ShipRule, PlainValidator(_ship_rule, json_schema_input_type=ShipRule)]
 """A known ship rule."""
-IncidentKindName = Annotated[IncidentKind, PlainValidator(_incident_kind)]
+IncidentKindName = Annotated[
+    IncidentKind, PlainValidator(_incident_kind, json_schema_input_type=IncidentKind)
+]
 """A known incident kind."""
-IncidentCredit = Annotated[Decimal | Literal["order_value"], PlainValidator(_incident_credit)]
+IncidentCredit = Annotated[
+    Decimal | Literal["order_value"],
+    PlainValidator(_incident_credit, json_schema_input_type=Decimal | Literal["order_value"]),
+]
 """A per-incident credit: an amount of money, or the literal 'order_value'."""
 EmptyIfNone = BeforeValidator(_none_as_empty_list)
 """Read a blank list-valued key as an empty list."""

@@ -7,6 +7,7 @@ line, column and reason. A crash mid-file leaves the store as it was before the 
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ from tallyclerk.ingest._read import (
 from tallyclerk.ingest._validate import Validator
 from tallyclerk.settings import Settings, get_settings
 from tallyclerk.store import Store
+
+log = logging.getLogger(__name__)
 
 _SAMPLE_REJECTS = 20
 _ORDER = {k.name: i for i, k in enumerate(KINDS)}
@@ -169,6 +172,10 @@ def ingest_file(
                     _repository.add_quarantine(connection, batch_id, kind.name, source, rejects)
                     quarantined += len(rejects)
                     sample.extend(rejects[: max(0, _SAMPLE_REJECTS - len(sample))])
+                    log.info(
+                        "%s: chunk of %d record(s) written (batch %d, not yet committed)",
+                        path.name, chunk.table.num_rows + len(chunk.rejects), batch_id,
+                    )
             finally:
                 validator.close()
                 merger.close()
