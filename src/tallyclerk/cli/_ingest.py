@@ -83,7 +83,7 @@ def print_run(run: IngestRun, title: str = "Ingestion") -> None:
     for b in run.batches:
         status = "[green]landed[/]" if b.status == "landed" else f"[red]{b.status}[/]"
         if b.status == "landed" and b.quarantined:
-            status = "[yellow]landed, some quarantined[/]"
+            status = "[yellow]landed, with quarantine[/]"
         table.add_row(
             str(b.batch_id or "-"),
             Path(b.source).name,
@@ -103,8 +103,8 @@ def print_run(run: IngestRun, title: str = "Ingestion") -> None:
                 f"[yellow]{Path(b.source).name}: {b.quarantined:,} record(s) quarantined[/]"
             )
             for r in b.rejects:
-                where = f"line {r.line}" if r.line is not None else "?"
-                err_console.print(f"  {Path(b.source).name}:{where}: {r.reason}")
+                where = f":{r.line}" if r.line is not None else ""
+                err_console.print(f"  {Path(b.source).name}{where}: {r.reason}")
             if b.quarantined > len(b.rejects):
                 err_console.print(
                     f"  … and {b.quarantined - len(b.rejects):,} more: tallyclerk quarantine list"
@@ -131,22 +131,17 @@ def batches(
     with store_session() as store, store.connect() as connection:
         rows = recent_batches(connection, limit)
     table = Table(title="Ingestion batches (newest first)", title_justify="left")
-    for name in (
-        "batch",
-        "started (UTC)",
-        "kind",
-        "file",
-        "stored",
-        "updated",
-        "dup",
-        "quar",
-        "status",
-    ):
-        table.add_column(name)
+    table.add_column("batch", justify="right")
+    table.add_column("started (UTC)")
+    table.add_column("kind", no_wrap=True)
+    table.add_column("file", overflow="fold")
+    for name in ("stored", "updated", "dup", "quar"):
+        table.add_column(name, justify="right")
+    table.add_column("status", overflow="fold")
     for row in rows:
         table.add_row(
             str(row.batch_id),
-            row.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            row.started_at.strftime("%m-%d %H:%M"),
             row.kind,
             Path(row.source).name,
             f"{row.stored:,}",

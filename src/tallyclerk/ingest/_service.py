@@ -174,7 +174,9 @@ def ingest_file(
                     sample.extend(rejects[: max(0, _SAMPLE_REJECTS - len(sample))])
                     log.info(
                         "%s: chunk of %d record(s) written (batch %d, not yet committed)",
-                        path.name, chunk.table.num_rows + len(chunk.rejects), batch_id,
+                        path.name,
+                        chunk.table.num_rows + len(chunk.rejects),
+                        batch_id,
                     )
             finally:
                 validator.close()

@@ -111,7 +111,9 @@ class OrderMaker:
         if destination.country == "US":
             level = _LEVELS[rng.choices(range(3), cum_weights=_LEVEL_CUM)[0]]
         else:
-            level = _INTERNATIONAL_LEVELS[rng.choices(range(2), cum_weights=_INTERNATIONAL_LEVEL_CUM)[0]]
+            level = _INTERNATIONAL_LEVELS[
+                rng.choices(range(2), cum_weights=_INTERNATIONAL_LEVEL_CUM)[0]
+            ]
         n_lines = rng.choices(_LINE_COUNT, cum_weights=_LINE_COUNT_CUM)[0]
         skus = rng.choices(self._sku_ids, cum_weights=self._sku_cum, k=n_lines)
         if n_lines > 1:
@@ -159,4 +161,6 @@ class OrderMaker:
         skus = self._skus
         order_id = order.id
         for line_no, (sku, qty, price) in enumerate(order.lines, 1):
-            append((order_id, str(line_no), skus[sku], str(qty), f"{price // 100}.{price % 100:02d}"))
+            append(
+                (order_id, str(line_no), skus[sku], str(qty), f"{price // 100}.{price % 100:02d}")
+            )

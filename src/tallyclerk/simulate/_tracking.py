@@ -124,11 +124,23 @@ class Carriers:
             events((tracking, carrier, "exception", text(destination_zone, at), destination))
             if draw < RETURN_TO_SENDER_SHARE:
                 back = clock.at(destination_zone, add(delivery_day, 1), rng.randrange(32400, 54000))
-                events((tracking, carrier, "returned_to_sender", text(destination_zone, back), destination))
+                events(
+                    (
+                        tracking,
+                        carrier,
+                        "returned_to_sender",
+                        text(destination_zone, back),
+                        destination,
+                    )
+                )
                 return -1, -1
             delivery_day = add(delivery_day, 1)
-        out = clock.at(destination_zone, delivery_day, rng.randrange(6 * 3600 + 1800, 9 * 3600 + 1800))
+        out = clock.at(
+            destination_zone, delivery_day, rng.randrange(6 * 3600 + 1800, 9 * 3600 + 1800)
+        )
         events((tracking, carrier, "out_for_delivery", text(destination_zone, out), destination))
-        delivered = min(out + rng.randrange(3600, 9 * 3600), clock.at(destination_zone, delivery_day, 73800))
+        delivered = min(
+            out + rng.randrange(3600, 9 * 3600), clock.at(destination_zone, delivery_day, 73800)
+        )
         events((tracking, carrier, "delivered", text(destination_zone, delivered), destination))
         return delivery_day, delivered
