@@ -1,0 +1,245 @@
+"""The day-by-day simulation loop that wires the modules together and streams every file."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+from datetime import date, timedelta
+from itertools import accumulate
+from pathlib import Path
+
+from ._aftercare import Aftercare
+from ._audits import Audits
+from ._billing import Billing, month_key
+from ._calendars import BusinessCalendar
+from ._catalog import build_catalog, write_products
+from ._clock import DAY, Clock, day_date, day_index
+from ._contracts import CONTRACTS, closed_dates, peak_windows, write_contracts
+from ._demand import HOURLY, daily_counts
+from ._fulfillment import Fulfillment
+from ._inventory import Inventory, Site
+from ._network import FACILITIES, all_zones
+from ._orders import MEAN_UNITS_PER_ORDER, OrderMaker, site_shares
+from ._planted import (
+    DRIFT_SKUS,
+    NEVER_SHIPPED_ORDERS,
+    PEAK_CAPACITY_FACTOR,
+    PlantedLog,
+    write_planted,
+)
+from ._summary import SimulationSummary, build_problems, conventions
+from ._tracking import Carriers
+from ._writer import Tables
+
+_FLUSH_EVERY = 2000
+_HOURLY_CUM = tuple(accumulate(HOURLY))
+_TAIL_DAYS = 400  # timestamps run past the last order day: deliveries, returns, invoices
+
+
+def add_months(d: date, months: int) -> date:
+    """The same day-of-month `months` later (clamped to the month's end)."""
+    key = d.year * 12 + d.month - 1 + months
+    year, month = divmod(key, 12)
+    month += 1
+    following = date(year + (month == 12), month % 12 + 1, 1)
+    return date(year, month, min(d.day, (following - timedelta(days=1)).day))
+
+
+def _never_ship_targets(counts: list[int], first_order_day: int) -> set[int]:
+    """Order numbers planted to be released and never shipped, spread over quiet months."""
+    eligible = []
+    seq = 0
+    for offset, count in enumerate(counts):
+        d = day_date(first_order_day + offset)
+        quiet = not (d.month == 12 or (d.month == 11 and d.day >= 10) or (d.month == 1 and d.day <= 5))
+        if count and quiet:
+            eligible.append(seq + 1 + count // 2)
+        seq += count
+    if not eligible:
+        return set()
+    picks = min(NEVER_SHIPPED_ORDERS, len(eligible))
+    return {eligible[(2 * i + 1) * len(eligible) // (2 * picks)] for i in range(picks)}
+
+
+def simulate(
+    out_dir: Path,
+    orders: int,
+    seed: int = 7,
+    start: date = date(2026, 1, 1),
+    months: int = 12,
+    progress: Callable[[int], None] | None = None,
+) -> SimulationSummary:
+    """Generate a demo brand's year of canonical CSVs, contracts and planted problems."""
+    if orders < 0:
+        raise ValueError("orders must be >= 0")
+    if months < 1:
+        raise ValueError("months must be >= 1")
+    out_dir = Path(out_dir)
+    rng = random.Random(seed)
+    end = add_months(start, months)
+    first_order_day = day_index(start)
+    end_day = day_index(end)
+    opening_day = first_order_day - 1
+    years = range(start.year, day_date(end_day - 1).year + 1)
+    clock = Clock(all_zones(), opening_day - 7, end_day + _TAIL_DAYS)
+    first, last = clock.first_day, clock.last_day
+
+    sites = [
+        Site(
+            i,
+            f,
+            clock.zone(f.timezone),
+            BusinessCalendar(
+                first, last, f.country, f.subdivision, closed_dates(CONTRACTS[f.provider_id], years)
+            ),
+        )
+        for i, f in enumerate(FACILITIES)
+    ]
+    carrier_calendar = BusinessCalendar(first, last, "US", None)
+    peak_days = bytearray(last - first + 1)
+    for a, b in peak_windows(years):
+        for day in range(day_index(a), day_index(b) + 1):
+            if first <= day <= last:
+                peak_days[day - first] = 1
+
+    catalog = build_catalog(rng, orders)
+    counts = daily_counts(orders, first_order_day, end_day)
+    shares = site_shares()
+    expected_units = [
+        [0.0, *accumulate(c * share * MEAN_UNITS_PER_ORDER for c in counts)] for share in shares
+    ]
+    # Eastbridge's peak throughput per business day: planted meltdown (problem 1).
+    capacity = [0] * len(sites)
+    peak_business_days = [0] * len(sites)
+    peak_orders = [0.0] * len(sites)
+    for offset, count in enumerate(counts):
+        day = first_order_day + offset
+        if peak_days[day - first]:
+            for site in sites:
+                peak_orders[site.index] += count * shares[site.index]
+                peak_business_days[site.index] += site.calendar.business(day)
+    for site in sites:
+        if site.facility.provider_id == "eastbridge" and peak_business_days[site.index]:
+            per_day = peak_orders[site.index] / peak_business_days[site.index]
+            capacity[site.index] = max(1, round(PEAK_CAPACITY_FACTOR * per_day))
+    mean_daily = orders / max(1, len(counts))
+    contract_capacity: dict[str, tuple[int, int]] = {}
+    for provider_id in CONTRACTS:
+        share = sum(shares[s.index] for s in sites if s.facility.provider_id == provider_id)
+        normal = max(10, math.ceil(2.5 * mean_daily * share))
+        peak_cap = sum(capacity[s.index] for s in sites if s.facility.provider_id == provider_id)
+        contract_capacity[provider_id] = (normal, peak_cap or math.ceil(1.5 * normal))
+    weekly_orders = [7 * mean_daily * share for share in shares]
+    never_ship = _never_ship_targets(counts, first_order_day)
+
+    planted = PlantedLog()
+    contract_paths = write_contracts(out_dir, years, contract_capacity, date(start.year, 1, 1))
+    with Tables(out_dir) as tables:
+        write_products(catalog, tables["products"])
+        billing = Billing(tables["invoice_lines"], clock, rng, planted, start)
+        inventory = Inventory(
+            catalog, sites, clock, tables, billing.receipt, rng, planted, expected_units
+        )
+        inventory.set_demand_origin(first_order_day)
+        inventory.open_stock(first_order_day)
+        inventory.choose_drift(0, min(DRIFT_SKUS, catalog.products.__len__()))
+        maker = OrderMaker(catalog, clock, tables, rng)
+        carriers = Carriers(clock, carrier_calendar, tables, rng)
+        skus = [p.sku for p in catalog.products]
+        aftercare = Aftercare(clock, tables, rng, inventory, billing, planted, skus)
+        audits = Audits(clock, tables, rng, weekly_orders)
+        month_texts = {}
+
+        def month_text(day: int) -> str:
+            key = month_key(day_date(day))
+            text = month_texts.get(key)
+            if text is None:
+                text = month_texts[key] = f"{key // 12}-{key % 12 + 1:02d}"
+            return text
+
+        fulfillment = Fulfillment(
+            sites,
+            clock,
+            carrier_calendar,
+            tables,
+            rng,
+            maker,
+            carriers,
+            inventory,
+            billing,
+            aftercare,
+            audits,
+            planted,
+            peak_days,
+            capacity,
+            never_ship,
+            month_text,
+        )
+
+        inventory.snapshot(opening_day)
+        month_pallets: dict[str, int] = {}
+        seq = 0
+        brand_zone = clock.zone("America/Chicago")
+        hours = range(24)
+        for offset, count in enumerate(counts):
+            day = first_order_day + offset
+            d = day_date(day)
+            if count:
+                midnight = clock.midnight(brand_zone, day)
+                length = clock.midnight(brand_zone, day + 1) - midnight
+                scale = length / DAY
+                times = sorted(
+                    int((hour * 3600 + rng.randrange(3600)) * scale)
+                    for hour in rng.choices(hours, cum_weights=_HOURLY_CUM, k=count)
+                )
+                discount = 20 if d.month == 11 and 23 <= d.day <= 30 and _is_cyber_week(d) else 0
+                for second in times:
+                    seq += 1
+                    fulfillment.process(maker.draw(seq, midnight + second, discount), seq)
+                    if seq % _FLUSH_EVERY == 0:
+                        tables.flush()
+            inventory.work_day(day, replenish=True)
+            inventory.apply(day)
+            if (day + 3) % 7 == 6:  # Sunday
+                month_pallets = inventory.snapshot(day)
+                snapshot_month = month_key(d)
+            if (d + timedelta(days=1)).day == 1 and month_pallets and snapshot_month == month_key(d):
+                for provider_id in CONTRACTS:
+                    billing.storage(provider_id, day, month_pallets[provider_id])
+            if progress is not None and count:
+                progress(count)
+        tables.flush()
+
+    rows = tables.counts()
+    problems = build_problems(planted, start, day_date(end_day - 1), sites)
+    planted_path = out_dir / "planted.json"
+    header = {
+        "generator": "tallyclerk.simulate",
+        "seed": seed,
+        "orders": orders,
+        "start": start.isoformat(),
+        "end": day_date(end_day - 1).isoformat(),
+        "months": months,
+        "rows": rows,
+        "conventions": conventions(),
+    }
+    write_planted(planted_path, header, problems)
+    return SimulationSummary(
+        out_dir=out_dir,
+        orders=orders,
+        seed=seed,
+        start=start,
+        end=day_date(end_day - 1),
+        rows=rows,
+        paths=tables.paths(),
+        contracts=tuple(contract_paths),
+        planted_path=planted_path,
+        planted=tuple(problems),
+    )
+
+
+def _is_cyber_week(d: date) -> bool:
+    first = date(d.year, 11, 1)
+    thanksgiving = first + timedelta(days=(3 - first.weekday()) % 7 + 21)
+    return 0 <= (d - thanksgiving).days <= 4
