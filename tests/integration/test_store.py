@@ -21,7 +21,7 @@ def test_first_use_creates_the_schema_at_head(store: Store) -> None:
 
 
 def test_upgrade_is_idempotent(store: Store) -> None:
-    current, head = store.revision()
+    _current, head = store.revision()
     assert store.upgrade() == (head, head)
 
 

@@ -16,7 +16,7 @@ from tallyclerk.cli._common import console, count_progress, err_console, state, 
 from tallyclerk.cli._ingest import print_run
 from tallyclerk.contracts import load_contract
 from tallyclerk.contracts._repository import add_contract
-from tallyclerk.domain import KINDS
+from tallyclerk.domain import KINDS, Kind
 from tallyclerk.errors import InputError
 from tallyclerk.ingest import ingest_paths
 from tallyclerk.store import CANONICAL_TABLES
@@ -138,11 +138,11 @@ def demo(
         with count_progress() as progress:
             files = [p for p in data_dir.iterdir() if p.suffix == ".csv"]
             task = progress.add_task("ingesting", total=len(files))
-            run = ingest_paths(
-                store,
-                [data_dir],
-                on_file=lambda _p, _k, _s: (progress.advance(task), None)[1],
-            )
+
+            def next_file(_path: Path, _kind: Kind, _size: int) -> None:
+                progress.advance(task)
+
+            run = ingest_paths(store, [data_dir], on_file=next_file)
         print_run(run, title=f"Demo data loaded into {store.description}")
     planted = json.loads((data_dir / "planted.json").read_text("utf-8"))
     _print_planted(planted)

@@ -2,7 +2,8 @@
 
 Plain SQL that DuckDB and PostgreSQL both run. A record equal to the stored one is a
 duplicate and leaves the row untouched; a later version of a record (same natural key,
-other values) replaces it; within one file the last occurrence of a key wins.
+other values) replaces it; within one file the last occurrence of a key wins and the
+earlier ones count as duplicates.
 """
 
 from __future__ import annotations
@@ -84,18 +85,18 @@ class Merger:
         append_arrow(self.connection, STAGE, good)
         rejects = self._reject_unknown_parents()
 
-        # Within one file the last occurrence of a key wins; earlier ones are duplicates
-        # when equal to it, superseded versions (updates) when not.
-        superseded = exec_(
-            f"WITH kept AS (SELECT * FROM {STAGE} s WHERE NOT EXISTS ("
-            f"SELECT 1 FROM {STAGE} k WHERE {_join(kind, 's', 'k')} AND k.{LINE} > s.{LINE})) "
-            f"SELECT count(*) FILTER (WHERE NOT {_differs(kind, 's', 'kept')}), "
-            f"count(*) FILTER (WHERE {_differs(kind, 's', 'kept')}) "
-            f"FROM {STAGE} s JOIN kept ON {_join(kind, 's', 'kept')} AND s.{LINE} < kept.{LINE}"
-        ).one()
-        if superseded[0] or superseded[1]:
-            counts.duplicate += int(superseded[0])
-            counts.updated += int(superseded[1])
+        # Within one file the last occurrence of a key wins; the earlier ones are counted as
+        # duplicates (superseded inside the file) so that reading a file again changes and
+        # counts nothing new. Most files repeat no key, so a cheap grouping check comes first.
+        keys = ", ".join(quote(k) for k in kind.key)
+        repeated = int(
+            exec_(
+                f"SELECT coalesce(sum(n - 1), 0) FROM "
+                f"(SELECT count(*) AS n FROM {STAGE} GROUP BY {keys} HAVING count(*) > 1) r"
+            ).scalar_one()
+        )
+        if repeated:
+            counts.duplicate += repeated
             exec_(
                 f"DELETE FROM {STAGE} WHERE EXISTS (SELECT 1 FROM {STAGE} k "
                 f"WHERE {_join(kind, STAGE, 'k')} AND k.{LINE} > {STAGE}.{LINE})"
@@ -117,11 +118,15 @@ class Merger:
             )
         if new:
             columns = ", ".join(quote(c) for c in kind.column_names)
-            exec_(
+            insert = (
                 f"INSERT INTO {target} ({columns}, {LINEAGE_COLUMN}) "
-                f"SELECT {columns}, {int(self.batch_id)} FROM {STAGE} s "
-                f"WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {_join(kind, 't', 's')})"
+                f"SELECT {columns}, {int(self.batch_id)} FROM {STAGE} s"
             )
+            if same or changed:  # only then can a staged key already be stored
+                insert += (
+                    f" WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {_join(kind, 't', 's')})"
+                )
+            exec_(insert)
         exec_(f"DELETE FROM {STAGE}")
         counts.stored += int(new)
         counts.duplicate += int(same)

@@ -179,15 +179,18 @@ def validation_sql(kind: Kind, source_view: str) -> str:
         )
     else:
         errors, first = "''", "NULL"
-    raw_json = (
-        "to_json(struct_pack("
-        + ", ".join(f"{_q(c.name)} := r_{c.name}" for c in kind.columns)
-        + "))"
-    )
     return (
-        f"SELECT {LINE}, {values}, nullif({errors}, '') AS {ERRORS}, {first} AS {FIRST_BAD}, "
-        f"CAST({raw_json} AS VARCHAR) AS _raw "
+        f"SELECT {LINE}, {values}, nullif({errors}, '') AS {ERRORS}, {first} AS {FIRST_BAD} "
         f"FROM (SELECT {LINE}, {TZ}, {trimmed} FROM {source_view})"
+    )
+
+
+def raw_record_sql(kind: Kind, source_view: str, lines_table: str) -> str:
+    """The query that renders rejected rows as JSON objects of their raw text, by line."""
+    fields = ", ".join(f"{_q(c.name)} := nullif(trim({_q(c.name)}), '')" for c in kind.columns)
+    return (
+        f"SELECT {LINE}, CAST(to_json(struct_pack({fields})) AS VARCHAR) FROM {source_view} "
+        f"WHERE {LINE} IN (SELECT {LINE} FROM {lines_table} WHERE {ERRORS} IS NOT NULL)"
     )
 
 
@@ -207,6 +210,7 @@ class Validator:
             )
         self._default_tz = default_timezone
         self._sql = validation_sql(kind, "_with_tz")
+        self._raw_sql = raw_record_sql(kind, "_chunk", "_checked")
 
     def close(self) -> None:
         """Free the in-process engine."""
@@ -231,13 +235,14 @@ class Validator:
             con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {self._sql}")
             names = ", ".join([LINE, *(_q(n) for n in self.kind.column_names)])
             good = con.execute(
-                f"SELECT {names} FROM _checked WHERE {ERRORS} IS NULL ORDER BY {LINE}"
+                f"SELECT {names} FROM _checked WHERE {ERRORS} IS NULL"
             ).to_arrow_table()
             bad_rows = con.execute(
-                f"SELECT {LINE}, {FIRST_BAD}, {ERRORS}, _raw FROM _checked "
+                f"SELECT {LINE}, {FIRST_BAD}, {ERRORS} FROM _checked "
                 f"WHERE {ERRORS} IS NOT NULL ORDER BY {LINE}"
             ).fetchall()
+            raw = dict(con.execute(self._raw_sql).fetchall()) if bad_rows else {}
         finally:
             con.unregister("_chunk")
-        rejects = [Reject(line, column, reason, raw) for line, column, reason, raw in bad_rows]
+        rejects = [Reject(line, column, reason, raw.get(line)) for line, column, reason in bad_rows]
         return good, rejects

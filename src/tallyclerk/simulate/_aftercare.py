@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import random
 from itertools import accumulate
 
 from ._billing import Billing
 from ._clock import DAY, Clock
 from ._contracts import CONTRACTS
+from ._draw import Draw
 from ._inventory import Inventory, Site
 from ._orders import Order
 from ._planted import SLOW_RETURN_SHARE, PlantedLog, Tally
@@ -48,7 +48,7 @@ class Aftercare:
         self,
         clock: Clock,
         tables: Tables,
-        rng: random.Random,
+        rng: Draw,
         inventory: Inventory,
         billing: Billing,
         planted: PlantedLog,
@@ -99,20 +99,18 @@ class Aftercare:
         if random_() < 0.03:
             tags.append("packaging")
         unhappy = any(t != "packaging" for t in tags)
-        score = _SCORES[
-            rng.choices(range(5), cum_weights=_UNHAPPY_CUM if unhappy else _HAPPY_CUM)[0]
-        ]
+        score = _SCORES[rng.pick(_UNHAPPY_CUM if unhappy else _HAPPY_CUM)]
         if tags:
-            text = rng.choice(_TEXT[tags[0]])
+            text = rng.one(_TEXT[tags[0]])
         else:
-            text = rng.choice(_TEXT["happy" if score >= 4 else "meh"])
+            text = rng.one(_TEXT["happy" if score >= 4 else "meh"])
         if delivered_day >= 0:
-            received = delivered_ts + rng.randrange(3600, 10 * DAY)
+            received = delivered_ts + rng.between(3600, 10 * DAY)
         else:
             received = self._clock.at(
-                0, promised_day + rng.randrange(3, 12), rng.randrange(8 * 3600, 22 * 3600)
+                0, promised_day + rng.between(3, 12), rng.between(8 * 3600, 22 * 3600)
             )
-        channel = _CHANNELS[rng.choices(range(3), cum_weights=_CHANNEL_CUM)[0]]
+        channel = _CHANNELS[rng.pick(_CHANNEL_CUM)]
         if problem and channel == "survey" and random_() < 0.5:
             channel = "support"
         self._feedback_no += 1
@@ -151,13 +149,16 @@ class Aftercare:
             count = 1 if len(shipped) == 1 or rng.random() < 0.85 else 2
             chosen = rng.sample(shipped, count)
         any_damaged = False
+        # The customer sends the items back in one parcel.
+        received_day = calendar.on_or_after(delivered_day + rng.between(4, 19))
+        received_ts = clock.at(site.zone, received_day, rng.between(9 * 3600, 16 * 3600))
         for sku, qty in chosen:
             if sku not in ordered:
                 reason = "wrong_item"
             elif late and rng.random() < 0.35:
                 reason = "late"
             else:
-                reason = _REASONS[rng.choices(range(6), cum_weights=_REASON_CUM)[0]]
+                reason = _REASONS[rng.pick(_REASON_CUM)]
             if reason == "damaged":
                 any_damaged = True
                 disposition = "dispose" if rng.random() < 0.6 else "refurbish"
@@ -165,24 +166,20 @@ class Aftercare:
                 disposition = "refurbish" if rng.random() < 0.55 else "dispose"
             else:
                 disposition = "restock" if rng.random() < 0.93 else "refurbish"
-            units = qty if qty == 1 or rng.random() < 0.7 else rng.randint(1, qty)
-            received_day = calendar.on_or_after(delivered_day + rng.randrange(4, 19))
-            received_ts = clock.at(site.zone, received_day, rng.randrange(9 * 3600, 16 * 3600))
+            units = qty if qty == 1 or rng.random() < 0.7 else rng.between(1, qty + 1)
             days, cum = _PROCESS_DAYS[provider_id]
             slow = provider_id == "westcoast" and rng.random() < SLOW_RETURN_SHARE
             if slow:
                 # Planted: westcoast lets a share of returns sit well past the contract's N days.
-                wait = contract_days + rng.randint(1, 7)
+                wait = contract_days + rng.between(1, 7 + 1)
             else:
-                wait = days[rng.choices(range(len(days)), cum_weights=cum)[0]]
+                wait = days[rng.pick(cum)]
             if wait == 0:
                 processed_day = received_day
-                processed_ts = received_ts + rng.randrange(1800, 3 * 3600)
+                processed_ts = received_ts + rng.between(1800, 3 * 3600)
             else:
                 processed_day = calendar.add(received_day, wait)
-                processed_ts = clock.at(
-                    site.zone, processed_day, rng.randrange(9 * 3600, 18 * 3600)
-                )
+                processed_ts = clock.at(site.zone, processed_day, rng.between(9 * 3600, 18 * 3600))
             self._return_no += 1
             return_id = f"RMA-{self._return_no:07d}"
             self._returns(

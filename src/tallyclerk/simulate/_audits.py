@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import random
-
 from ._clock import Clock
+from ._draw import Draw
 from ._inventory import Site
 from ._writer import Tables
 
@@ -24,9 +23,7 @@ _CHECKLIST = (
 class Audits:
     """Writes audit rows for a random sample of shipped orders."""
 
-    def __init__(
-        self, clock: Clock, tables: Tables, rng: random.Random, weekly_orders: list[float]
-    ) -> None:
+    def __init__(self, clock: Clock, tables: Tables, rng: Draw, weekly_orders: list[float]) -> None:
         self._clock = clock
         self._rng = rng
         self._audits = tables["audits"].append
@@ -39,7 +36,7 @@ class Audits:
         rng = self._rng
         if rng.random() >= self._rate[site.index]:
             return
-        audited = max(release_ts + 60, ship_ts - rng.randrange(300, 2400))
+        audited = max(release_ts + 60, ship_ts - rng.between(300, 2400))
         at = self._clock.text(site.zone, audited)
         provider_id, facility_id = site.facility.provider_id, site.facility.id
         for item, pass_rate, failure in _CHECKLIST:

@@ -13,7 +13,7 @@ from ._clock import day_date, day_index
 class BusinessCalendar:
     """Weekends, public holidays of a country/subdivision and contract closed dates."""
 
-    __slots__ = ("first_day", "is_business", "last_day", "_next_on_or_after", "_rank", "_days")
+    __slots__ = ("_days", "_next_on_or_after", "_rank", "first_day", "is_business", "last_day")
 
     def __init__(
         self,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from itertools import accumulate
 
+from ._draw import Draw
 from ._writer import TableWriter
 
 
@@ -240,10 +240,11 @@ class Catalog:
 
 def sku_count(orders: int) -> int:
     """About 200 SKUs at 50,000 orders a year, growing mildly with volume."""
-    return max(60, min(600, round(200 * (max(orders, 1) / 50_000) ** 0.1)))
+    scale: float = (max(orders, 1) / 50_000) ** 0.1
+    return max(60, min(600, round(200 * scale)))
 
 
-def build_catalog(rng: random.Random, orders: int) -> Catalog:
+def build_catalog(rng: Draw, orders: int) -> Catalog:
     """Draw the catalogue: a sample of family variants, with a long-tailed popularity."""
     candidates = [
         (family, color, size)

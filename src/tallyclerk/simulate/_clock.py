@@ -40,16 +40,27 @@ class _Zone:
         self.local_midnight: list[int] = []
         self.offset_text: dict[int, str] = {}
         previous: int | None = None
-        # Hourly sampling finds every transition: zones change offset at most once an hour.
         start = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(days=first_day - 1)
-        for hour in range((last_day - first_day + 3) * 24):
-            moment = start + timedelta(hours=hour)
-            offset = int(moment.astimezone(tz).utcoffset().total_seconds())  # type: ignore[union-attr]
-            if offset != previous:
-                self.transitions.append(int(moment.timestamp()))
-                self.offsets.append(offset)
-                self.offset_text[offset] = _offset_string(offset)
-                previous = offset
+
+        def offset_at(moment: datetime) -> int:
+            return int(moment.astimezone(tz).utcoffset().total_seconds())  # type: ignore[union-attr]
+
+        # Daily sampling finds the days with a change; hourly sampling within them finds the
+        # transition (zones change offset on the hour, at most once a day).
+        for day in range(last_day - first_day + 3):
+            moment = start + timedelta(days=day)
+            offset = offset_at(moment)
+            if offset == previous:
+                continue
+            if previous is not None:
+                moment -= timedelta(days=1)
+                while offset_at(moment) == previous:
+                    moment += timedelta(hours=1)
+                offset = offset_at(moment)
+            self.transitions.append(int(moment.timestamp()))
+            self.offsets.append(offset)
+            self.offset_text[offset] = _offset_string(offset)
+            previous = offset
         self.transitions[0] = -(2**62)
         for day in range(first_day, last_day + 1):
             noon = datetime.combine(day_date(day), datetime.min.time()).replace(hour=12, tzinfo=tz)
@@ -70,9 +81,28 @@ class Clock:
         self.zone_names = list(zones)
         self._zones = [_Zone(name, first_day, last_day) for name in zones]
         self._dates = [day_date(d).isoformat() for d in range(first_day, last_day + 1)]
-        self._times = [
-            f"{h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60) for s in range(60)
-        ]
+        self._months = [text[:7] for text in self._dates]
+        # Per zone and UTC hour: offset, "YYYY-MM-DDTHH:" and "+HH:MM" (offsets are whole hours
+        # in every zone used, and zones change offset only on the hour).
+        self._base_hour = first_day * 24
+        hours = (last_day - first_day + 1) * 24
+        around = [day_date(d).isoformat() for d in range(first_day - 1, last_day + 2)]
+        self._hour_offset: list[list[int]] = []
+        self._hour_prefix: list[list[str]] = []
+        self._hour_suffix: list[list[str]] = []
+        for z in self._zones:
+            offsets, prefixes, suffixes = [], [], []
+            for h in range(self._base_hour, self._base_hour + hours):
+                offset = z.offset(h * 3600)
+                local_hour = h + offset // 3600
+                day, hour = divmod(local_hour, 24)
+                offsets.append(offset)
+                prefixes.append(f"{around[day - first_day + 1]}T{hour:02d}:")
+                suffixes.append(z.offset_text[offset])
+            self._hour_offset.append(offsets)
+            self._hour_prefix.append(prefixes)
+            self._hour_suffix.append(suffixes)
+        self._minute_second = [f"{m:02d}:{s:02d}" for m in range(60) for s in range(60)]
 
     def zone(self, name: str) -> int:
         """The index of a zone name given at construction."""
@@ -82,21 +112,22 @@ class Clock:
         """`YYYY-MM-DD` of a day index."""
         return self._dates[day - self.first_day]
 
+    def month_text(self, day: int) -> str:
+        """`YYYY-MM` of a day index."""
+        return self._months[day - self.first_day]
+
     def text(self, zone: int, ts: int) -> str:
         """ISO 8601 local time with its UTC offset, e.g. `2026-03-09T10:15:00-07:00`."""
-        z = self._zones[zone]
-        offset = z.offsets[bisect_right(z.transitions, ts) - 1]
-        local = ts + offset
-        day, second = divmod(local, DAY)
-        return self._dates[day - self.first_day] + "T" + self._times[second] + z.offset_text[offset]
+        hour = ts // 3600 - self._base_hour
+        return (
+            self._hour_prefix[zone][hour]
+            + self._minute_second[ts % 3600]
+            + self._hour_suffix[zone][hour]
+        )
 
-    def local_day(self, zone: int, ts: int) -> int:
-        """The local date (day index) of a UTC timestamp."""
-        return (ts + self._zones[zone].offset(ts)) // DAY
-
-    def local_second(self, zone: int, ts: int) -> int:
-        """Seconds since local midnight of a UTC timestamp."""
-        return (ts + self._zones[zone].offset(ts)) % DAY
+    def local(self, zone: int, ts: int) -> int:
+        """Local wall-clock seconds since 1970-01-01 (divmod by DAY gives day and second)."""
+        return ts + self._hour_offset[zone][ts // 3600 - self._base_hour]
 
     def at(self, zone: int, day: int, second: int) -> int:
         """UTC timestamp of a local day and second of day (exact between 03:00 and 24:00)."""

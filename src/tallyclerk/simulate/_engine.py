@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Callable
 from datetime import date, timedelta
 from itertools import accumulate
@@ -17,6 +16,7 @@ from ._catalog import build_catalog, write_products
 from ._clock import DAY, Clock, day_date, day_index
 from ._contracts import CONTRACTS, closed_dates, peak_windows, write_contracts
 from ._demand import HOURLY, daily_counts
+from ._draw import Draw
 from ._fulfillment import Fulfillment
 from ._inventory import Inventory, Site
 from ._network import FACILITIES, all_zones
@@ -24,7 +24,7 @@ from ._orders import MEAN_UNITS_PER_ORDER, OrderMaker, site_shares
 from ._planted import (
     DRIFT_SKUS,
     NEVER_SHIPPED_ORDERS,
-    PEAK_CAPACITY_FACTOR,
+    PEAK_ON_TIME_GOAL,
     PlantedLog,
     write_planted,
 )
@@ -34,7 +34,7 @@ from ._writer import Tables
 
 _FLUSH_EVERY = 2000
 _HOURLY_CUM = tuple(accumulate(HOURLY))
-_TAIL_DAYS = 400  # timestamps run past the last order day: deliveries, returns, invoices
+_TAIL_DAYS = 120  # timestamps run past the last order day: deliveries, returns, invoices
 
 
 def add_months(d: date, months: int) -> date:
@@ -52,7 +52,9 @@ def _never_ship_targets(counts: list[int], first_order_day: int) -> set[int]:
     seq = 0
     for offset, count in enumerate(counts):
         d = day_date(first_order_day + offset)
-        quiet = not (d.month == 12 or (d.month == 11 and d.day >= 10) or (d.month == 1 and d.day <= 5))
+        quiet = not (
+            d.month == 12 or (d.month == 11 and d.day >= 10) or (d.month == 1 and d.day <= 5)
+        )
         if count and quiet:
             eligible.append(seq + 1 + count // 2)
         seq += count
@@ -76,7 +78,7 @@ def simulate(
     if months < 1:
         raise ValueError("months must be >= 1")
     out_dir = Path(out_dir)
-    rng = random.Random(seed)
+    rng = Draw(seed)
     end = add_months(start, months)
     first_order_day = day_index(start)
     end_day = day_index(end)
@@ -111,18 +113,10 @@ def simulate(
     ]
     # Eastbridge's peak throughput per business day: planted meltdown (problem 1).
     capacity = [0] * len(sites)
-    peak_business_days = [0] * len(sites)
-    peak_orders = [0.0] * len(sites)
-    for offset, count in enumerate(counts):
-        day = first_order_day + offset
-        if peak_days[day - first]:
-            for site in sites:
-                peak_orders[site.index] += count * shares[site.index]
-                peak_business_days[site.index] += site.calendar.business(day)
     for site in sites:
-        if site.facility.provider_id == "eastbridge" and peak_business_days[site.index]:
-            per_day = peak_orders[site.index] / peak_business_days[site.index]
-            capacity[site.index] = max(1, round(PEAK_CAPACITY_FACTOR * per_day))
+        if site.facility.provider_id == "eastbridge":
+            due = _expected_due(site, counts, shares[site.index], first_order_day, peak_days, first)
+            capacity[site.index] = _capacity_for(due, PEAK_ON_TIME_GOAL)
     mean_daily = orders / max(1, len(counts))
     contract_capacity: dict[str, tuple[int, int]] = {}
     for provider_id in CONTRACTS:
@@ -143,21 +137,12 @@ def simulate(
         )
         inventory.set_demand_origin(first_order_day)
         inventory.open_stock(first_order_day)
-        inventory.choose_drift(0, min(DRIFT_SKUS, catalog.products.__len__()))
+        inventory.choose_drift(0, min(DRIFT_SKUS, len(catalog.products)))
         maker = OrderMaker(catalog, clock, tables, rng)
         carriers = Carriers(clock, carrier_calendar, tables, rng)
         skus = [p.sku for p in catalog.products]
         aftercare = Aftercare(clock, tables, rng, inventory, billing, planted, skus)
         audits = Audits(clock, tables, rng, weekly_orders)
-        month_texts = {}
-
-        def month_text(day: int) -> str:
-            key = month_key(day_date(day))
-            text = month_texts.get(key)
-            if text is None:
-                text = month_texts[key] = f"{key // 12}-{key % 12 + 1:02d}"
-            return text
-
         fulfillment = Fulfillment(
             sites,
             clock,
@@ -174,11 +159,11 @@ def simulate(
             peak_days,
             capacity,
             never_ship,
-            month_text,
         )
 
         inventory.snapshot(opening_day)
         month_pallets: dict[str, int] = {}
+        snapshot_month = -1
         seq = 0
         brand_zone = clock.zone("America/Chicago")
         hours = range(24)
@@ -193,7 +178,7 @@ def simulate(
                     int((hour * 3600 + rng.randrange(3600)) * scale)
                     for hour in rng.choices(hours, cum_weights=_HOURLY_CUM, k=count)
                 )
-                discount = 20 if d.month == 11 and 23 <= d.day <= 30 and _is_cyber_week(d) else 0
+                discount = 20 if _is_cyber_week(d) else 0
                 for second in times:
                     seq += 1
                     fulfillment.process(maker.draw(seq, midnight + second, discount), seq)
@@ -204,7 +189,11 @@ def simulate(
             if (day + 3) % 7 == 6:  # Sunday
                 month_pallets = inventory.snapshot(day)
                 snapshot_month = month_key(d)
-            if (d + timedelta(days=1)).day == 1 and month_pallets and snapshot_month == month_key(d):
+            if (
+                (d + timedelta(days=1)).day == 1
+                and month_pallets
+                and snapshot_month == month_key(d)
+            ):
                 for provider_id in CONTRACTS:
                     billing.storage(provider_id, day, month_pallets[provider_id])
             if progress is not None and count:
@@ -243,3 +232,54 @@ def _is_cyber_week(d: date) -> bool:
     first = date(d.year, 11, 1)
     thanksgiving = first + timedelta(days=(3 - first.weekday()) % 7 + 21)
     return 0 <= (d - thanksgiving).days <= 4
+
+
+def _expected_due(
+    site: Site,
+    counts: list[int],
+    share: float,
+    first_order_day: int,
+    peak_days: bytearray,
+    first: int,
+) -> list[float]:
+    """Expected orders due per business day of the peak windows (in order; gaps end a run)."""
+    cutoff_hour = site.facility.cutoff_second // 3600
+    # Brand-zone hours before the facility's cutoff, as a share of the day's orders.
+    shift = {"America/New_York": 1, "America/Chicago": 0, "America/Los_Angeles": -2}
+    before = sum(HOURLY[: max(0, cutoff_hour - shift.get(site.facility.timezone, 0))]) / sum(HOURLY)
+    calendar = site.calendar
+    due: dict[int, float] = {}
+    for offset, count in enumerate(counts):
+        day = first_order_day + offset
+        expected = count * share
+        if calendar.business(day):
+            due[day] = due.get(day, 0.0) + expected * before
+            later = calendar.after(day)
+            due[later] = due.get(later, 0.0) + expected * (1 - before)
+        else:
+            later = calendar.on_or_after(day)
+            due[later] = due.get(later, 0.0) + expected
+    return [due[day] for day in sorted(due) if peak_days[day - first]]
+
+
+def _capacity_for(due: list[float], goal: float) -> int:
+    """Smallest daily throughput whose FIFO backlog keeps the on-time share at the goal."""
+
+    def on_time_share(cap: float) -> float:
+        backlog = on_time = total = 0.0
+        for demand in due:
+            total += demand
+            on_time += max(0.0, min(demand, cap - backlog))
+            backlog = max(0.0, backlog + demand - cap)
+        return on_time / total if total else 1.0
+
+    if not due:
+        return 0
+    low, high = 0.0, max(due) * 2 + 1
+    for _ in range(50):
+        middle = (low + high) / 2
+        if on_time_share(middle) < goal:
+            low = middle
+        else:
+            high = middle
+    return max(1, round(high))

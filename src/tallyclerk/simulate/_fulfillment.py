@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import random
-from collections.abc import Callable, Container
+from collections.abc import Container
 
 from ._aftercare import Aftercare
 from ._audits import Audits
 from ._billing import Billing
 from ._calendars import BusinessCalendar
-from ._clock import Clock
+from ._clock import DAY, Clock
+from ._draw import Draw
 from ._inventory import Inventory, Site
 from ._network import INTERNATIONAL_PROMISED_TRANSIT, PROMISED_TRANSIT
 from ._orders import Order, OrderMaker
@@ -39,7 +39,7 @@ class Fulfillment:
         clock: Clock,
         carrier_calendar: BusinessCalendar,
         tables: Tables,
-        rng: random.Random,
+        rng: Draw,
         maker: OrderMaker,
         carriers: Carriers,
         inventory: Inventory,
@@ -50,7 +50,6 @@ class Fulfillment:
         peak_days: bytearray,
         capacity: list[int],
         never_ship: Container[int],
-        month_text: Callable[[int], str],
     ) -> None:
         self._sites = sites
         self._clock = clock
@@ -68,7 +67,6 @@ class Fulfillment:
         self._capacity = capacity
         self._load: list[dict[int, int]] = [{} for _ in sites]
         self._never_ship = never_ship
-        self._month_text = month_text
         self._releases = tables["releases"].append
         self._shipments = tables["shipments"].append
         self._shipment_lines = tables["shipment_lines"].append
@@ -76,6 +74,7 @@ class Fulfillment:
         self._grams = [p.grams for p in inventory.catalog.products]
         self._flat = [p.flat for p in inventory.catalog.products]
         self._shipment_no = 0
+        self._cutoff = [site.facility.cutoff_second for site in sites]
         self._zone_of = {name: i for i, name in enumerate(clock.zone_names)}
         self.released = 0
 
@@ -96,7 +95,7 @@ class Fulfillment:
     def _tally(self, provider_id: str, order_id: str, due: int, complete: int | None) -> None:
         planted = self._planted
         on_time = complete is not None and complete <= due
-        month = (provider_id, self._month_text(due))
+        month = (provider_id, self._clock.month_text(due))
         tally = planted.monthly_on_time.get(month)
         if tally is None:
             tally = planted.monthly_on_time[month] = Tally()
@@ -122,11 +121,10 @@ class Fulfillment:
         international = order.destination.country != "US"
         level = "international" if international else order.level
         placed = order.placed_ts
-        release_ts = placed + rng.randrange(120, 900)
-        release_day = clock.local_day(zone, release_ts)
-        release_second = clock.local_second(zone, release_ts)
+        release_ts = placed + rng.between(120, 900)
+        release_day, release_second = divmod(clock.local(zone, release_ts), DAY)
         # DESIGN section 3, same_day_before_cutoff.
-        if calendar.business(release_day) and release_second < facility.cutoff_second:
+        if calendar.business(release_day) and release_second < self._cutoff[order.site]:
             due = release_day
         else:
             due = calendar.after(release_day)
@@ -140,7 +138,7 @@ class Fulfillment:
         never_ship = seq in self._never_ship
         draw = 1.0 if never_ship else rng.random()
         if draw < CANCEL_BEFORE_RELEASE:
-            cancelled = placed + rng.randrange(30, 110)
+            cancelled = placed + rng.between(30, 110)
             self._maker.write(order, promised, clock.text(0, cancelled))
             return
         self.released += 1
@@ -161,20 +159,20 @@ class Fulfillment:
         if draw < CANCEL_BEFORE_RELEASE + CANCEL_AFTER_RELEASE:
             # Cancelled while waiting to be picked, before the ship due time.
             limit = clock.at(zone, due, 12 * 3600) - release_ts
-            cancelled = release_ts + rng.randrange(60, max(61, limit))
+            cancelled = release_ts + rng.between(60, max(61, limit))
             self._maker.write(order, promised, clock.text(0, cancelled))
             return
         self._maker.write(order, promised, "")
         earliest = calendar.after(due) if rng.random() < LATE_SHARE else due
         ship_day = self._slot(order.site, earliest)
         low = max(_WORK_START, release_second + 1800) if ship_day == release_day else _WORK_START
-        ship_ts = clock.at(zone, ship_day, rng.randrange(low, _LAST_PICKUP))
+        ship_ts = clock.at(zone, ship_day, rng.between(low, _LAST_PICKUP))
 
         shipped = [[sku, qty] for sku, qty, _ in order.lines]
         mispicked = -1
         if rng.random() < MISPICK_SHARE:
             # A neighbouring SKU (usually the next size) picked instead of the ordered one.
-            mispicked = rng.randrange(len(shipped))
+            mispicked = rng.between(0, len(shipped))
             sku = shipped[mispicked][0]
             wrong = sku + 1 if sku + 1 < len(self._skus) else sku - 1
             if any(line[0] == wrong for line in shipped):
@@ -182,17 +180,19 @@ class Fulfillment:
             else:
                 shipped[mispicked][0] = wrong
         plan = [(ship_day, ship_ts, shipped)]
+        complete_day = ship_day
         if len(shipped) > 1 and rng.random() < SPLIT_SHARE_OF_MULTILINE:
-            cut = rng.randrange(1, len(shipped))
+            cut = rng.between(1, len(shipped))
             if rng.random() < SPLIT_NEXT_DAY_SHARE:
                 second_day = calendar.after(ship_day)
-                second_ts = clock.at(zone, second_day, rng.randrange(_WORK_START, _LAST_PICKUP))
+                second_ts = clock.at(zone, second_day, rng.between(_WORK_START, _LAST_PICKUP))
             else:
                 second_day = ship_day
-                second_ts = ship_ts + rng.randrange(
+                second_ts = ship_ts + rng.between(
                     0, max(1, clock.at(zone, ship_day, _LAST_PICKUP) - ship_ts)
                 )
             plan = [(ship_day, ship_ts, shipped[:cut]), (second_day, second_ts, shipped[cut:])]
+            complete_day = second_day
 
         carriers = self._carriers
         no_scan_share = (
@@ -244,7 +244,7 @@ class Fulfillment:
                     f"{cost // 100}.{cost % 100:02d}",
                 )
             )
-            label_ts = max(release_ts + 120, ts - rng.randrange(600, 5400))
+            label_ts = max(release_ts + 120, ts - rng.between(600, 5400))
             last_ship_ts = max(last_ship_ts, ts)
             scanned = rng.random() >= no_scan_share
             if provider_id == "westcoast":
@@ -273,7 +273,6 @@ class Fulfillment:
                 lost = True
             elif got_day > delivered_day:
                 delivered_day, delivered_ts = got_day, got_ts
-        complete_day = max(day for day, _, _ in plan)
         self._tally(provider_id, order.id, due, complete_day)
         self._billing.order(provider_id, ship_day, order.id, units, packaging, shipping_cost)
         self._aftercare.follow_up(

@@ -9,13 +9,13 @@ is the same whichever way a checker reads "up to the snapshot".
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from ._calendars import BusinessCalendar
 from ._catalog import Catalog
 from ._clock import Clock
+from ._draw import Draw
 from ._network import Facility
 from ._planted import DRIFT_DAILY_PROBABILITY, PlantedLog
 from ._writer import Tables
@@ -62,7 +62,7 @@ class Inventory:
         clock: Clock,
         tables: Tables,
         billing_receipt: BillReceipt,
-        rng: random.Random,
+        rng: Draw,
         planted: PlantedLog,
         expected_units: list[list[float]],
     ) -> None:
@@ -385,7 +385,6 @@ class Inventory:
                 )
             pallets[provider_id] = pallets.get(provider_id, 0) + used
         for index in self.drift_index:
-            sku = skus[index % self.n]
-            gaps = self.planted.drift_gap.setdefault(sku, [])
+            gaps = self.planted.drift_gap.setdefault(skus[index % self.n], [])
             gaps.append((as_of, self.on_hand[index] + self.shrink[index], self.on_hand[index]))
         return pallets

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import random
 import string
 from itertools import accumulate
 
 from ._catalog import Catalog
 from ._clock import Clock
+from ._draw import Draw
 from ._network import DESTINATIONS, FACILITIES, Destination
 from ._writer import Tables
 
@@ -78,7 +78,7 @@ class Order:
 class OrderMaker:
     """Draws orders and writes their orders and order_lines rows."""
 
-    def __init__(self, catalog: Catalog, clock: Clock, tables: Tables, rng: random.Random) -> None:
+    def __init__(self, catalog: Catalog, clock: Clock, tables: Tables, rng: Draw) -> None:
         self._rng = rng
         self._clock = clock
         self._brand_zone = 0
@@ -92,30 +92,27 @@ class OrderMaker:
     def _postal(self, destination: Destination) -> str:
         rng = self._rng
         if destination.country == "US":
-            return f"{destination.postal_prefix}{rng.randrange(100):02d}"
+            return f"{destination.postal_prefix}{rng.between(0, 100):02d}"
         if destination.country == "CA":
             letters = "ABCEGHJKLMNPRSTVXY"
-            return f"{destination.postal_prefix} {rng.randrange(10)}{rng.choice(letters)}{rng.randrange(10)}"
+            return f"{destination.postal_prefix} {rng.between(0, 10)}{rng.one(letters)}{rng.between(0, 10)}"
         return (
-            f"{destination.postal_prefix} {rng.randrange(10)}"
-            f"{rng.choice(string.ascii_uppercase)}{rng.choice(string.ascii_uppercase)}"
+            f"{destination.postal_prefix} {rng.between(0, 10)}"
+            f"{rng.one(string.ascii_uppercase)}{rng.one(string.ascii_uppercase)}"
         )
 
     def draw(self, seq: int, placed_ts: int, discount_pct: int) -> Order:
         """A new order placed at `placed_ts`; prices carry any site-wide sale discount."""
         rng = self._rng
         random_ = rng.random
-        destination = DESTINATIONS[
-            rng.choices(range(len(DESTINATIONS)), cum_weights=_DESTINATION_CUM)[0]
-        ]
+        destination = DESTINATIONS[rng.pick(_DESTINATION_CUM)]
         if destination.country == "US":
-            level = _LEVELS[rng.choices(range(3), cum_weights=_LEVEL_CUM)[0]]
+            level = _LEVELS[rng.pick(_LEVEL_CUM)]
         else:
-            level = _INTERNATIONAL_LEVELS[
-                rng.choices(range(2), cum_weights=_INTERNATIONAL_LEVEL_CUM)[0]
-            ]
-        n_lines = rng.choices(_LINE_COUNT, cum_weights=_LINE_COUNT_CUM)[0]
-        skus = rng.choices(self._sku_ids, cum_weights=self._sku_cum, k=n_lines)
+            level = _INTERNATIONAL_LEVELS[rng.pick(_INTERNATIONAL_LEVEL_CUM)]
+        n_lines = _LINE_COUNT[rng.pick(_LINE_COUNT_CUM)]
+        sku_cum = self._sku_cum
+        skus = [rng.pick(sku_cum) for _ in range(n_lines)]
         if n_lines > 1:
             skus = list(dict.fromkeys(skus))
         if discount_pct == 0 and random_() < 0.1:
@@ -128,7 +125,7 @@ class OrderMaker:
             if discount_pct:
                 price = price * (100 - discount_pct) // 100
             lines.append([sku, qty, price])
-        channel = _CHANNELS[rng.choices(range(3), cum_weights=_CHANNEL_CUM)[0]]
+        channel = _CHANNELS[rng.pick(_CHANNEL_CUM)]
         return Order(
             f"ORD-{seq:08d}",
             placed_ts,

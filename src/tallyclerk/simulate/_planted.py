@@ -18,7 +18,7 @@ NO_SCAN_SHARE = 0.008  # westcoast shipments with no carrier event at all (contr
 DUPLICATE_PICK_PACK_SHARE = 0.015  # eastbridge orders billed pick_pack twice, in planted months
 DUPLICATE_MONTH_INDEXES = (1, 4, 7, 10)  # months since start with duplicates
 OVERBILLED_STORAGE_MONTH_INDEXES = (2, 6, 9)  # months since start with the wrong storage rate
-PEAK_CAPACITY_FACTOR = 1.0  # eastbridge peak throughput per business day vs expected demand
+PEAK_ON_TIME_GOAL = 0.86  # eastbridge peak throughput is sized to miss its 0.97 target
 
 
 class IdSample:

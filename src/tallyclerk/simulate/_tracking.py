@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import random
 from itertools import accumulate
 
 from ._calendars import BusinessCalendar
 from ._clock import Clock
+from ._draw import Draw
 from ._network import HUBS, SERVICES
 from ._writer import Tables
 
@@ -36,6 +36,9 @@ _TRANSIT_CUM = {key: (days, tuple(accumulate(w))) for key, (days, w) in _TRANSIT
 _UPS_SERVICE_CODE = {"standard": "03", "expedited": "02", "overnight": "01", "international": "08"}
 _USPS_PREFIX = {"standard": "940011", "expedited": "940551", "overnight": "947011"}
 EXCEPTION_SHARE = 0.02
+# Odd and not a multiple of 5, so n -> n * _SPREAD mod 10^k is a bijection: unique numbers
+# that look random.
+_SPREAD = 2_862_933_555_777_941_757
 RETURN_TO_SENDER_SHARE = 0.0025
 
 # base cents, cents per started kg, carrier factor in percent
@@ -51,9 +54,7 @@ _CARRIER_FACTOR = {"UPS": 100, "FedEx": 103, "USPS": 92}
 class Carriers:
     """Picks carriers, prices labels and writes each parcel's tracking events."""
 
-    def __init__(
-        self, clock: Clock, calendar: BusinessCalendar, tables: Tables, rng: random.Random
-    ) -> None:
+    def __init__(self, clock: Clock, calendar: BusinessCalendar, tables: Tables, rng: Draw) -> None:
         self._clock = clock
         self._calendar = calendar
         self._rng = rng
@@ -67,7 +68,7 @@ class Carriers:
     def choose(self, provider_id: str, level: str) -> tuple[str, str]:
         """Carrier and carrier service name for an order's service level."""
         names, cum = _MIX_CUM[(provider_id, level)]
-        carrier = names[self._rng.choices(range(len(names)), cum_weights=cum)[0]]
+        carrier = names[self._rng.pick(cum)]
         return carrier, SERVICES[carrier][level]
 
     def tracking_number(self, carrier: str, level: str, ups_account: str) -> str:
@@ -75,12 +76,12 @@ class Carriers:
         self._serial += 1
         n = self._serial
         if carrier == "UPS":
-            return f"1Z{ups_account}{_UPS_SERVICE_CODE[level]}{(n * 7919 + 1234567) % 10**8:08d}"
+            return f"1Z{ups_account}{_UPS_SERVICE_CODE[level]}{(n * _SPREAD + 1234567) % 10**8:08d}"
         if carrier == "FedEx":
-            return f"7{(n * 48271 + 9876543) % 10**11:011d}"
+            return f"7{(n * _SPREAD + 9876543) % 10**11:011d}"
         if level == "international":
-            return f"LZ{(n * 69069 + 12345) % 10**9:09d}US"
-        return f"{_USPS_PREFIX[level]}{(n * 69069 + 12345) % 10**16:016d}"
+            return f"LZ{(n * _SPREAD + 12345) % 10**9:09d}US"
+        return f"{_USPS_PREFIX[level]}{(n * _SPREAD + 12345) % 10**16:016d}"
 
     def cost(self, carrier: str, level: str, grams: int) -> int:
         """The carrier's label cost in cents."""
@@ -108,22 +109,22 @@ class Carriers:
         text = clock.text
         events = self._events
         events((tracking, carrier, "label_created", text(origin_zone, label_ts), origin))
-        first_scan = ship_ts + rng.randrange(1800, 5 * 3600)
+        first_scan = ship_ts + rng.between(1800, 5 * 3600)
         events((tracking, carrier, "in_transit", text(origin_zone, first_scan), origin))
         days, cum = _TRANSIT_CUM[transit_key]
-        transit = rng.choices(days, cum_weights=cum)[0]
+        transit = days[rng.pick(cum)]
         if transit >= 2 and rng.random() < 0.6:
-            hub, hub_zone = rng.choice(self._hubs[carrier])
-            hub_ts = clock.at(hub_zone, add(ship_day, 1), rng.randrange(10 * 3600, 20 * 3600))
+            hub, hub_zone = rng.one(self._hubs[carrier])
+            hub_ts = clock.at(hub_zone, add(ship_day, 1), rng.between(10 * 3600, 20 * 3600))
             events((tracking, carrier, "in_transit", text(hub_zone, hub_ts), hub))
         delivery_day = add(ship_day, transit)
         draw = rng.random()
         if draw < EXCEPTION_SHARE:
             # Weather, address or damage hold at the destination: delivered a day later, or not.
-            at = clock.at(destination_zone, delivery_day, rng.randrange(8 * 3600, 12 * 3600))
+            at = clock.at(destination_zone, delivery_day, rng.between(8 * 3600, 12 * 3600))
             events((tracking, carrier, "exception", text(destination_zone, at), destination))
             if draw < RETURN_TO_SENDER_SHARE:
-                back = clock.at(destination_zone, add(delivery_day, 1), rng.randrange(32400, 54000))
+                back = clock.at(destination_zone, add(delivery_day, 1), rng.between(32400, 54000))
                 events(
                     (
                         tracking,
@@ -136,11 +137,11 @@ class Carriers:
                 return -1, -1
             delivery_day = add(delivery_day, 1)
         out = clock.at(
-            destination_zone, delivery_day, rng.randrange(6 * 3600 + 1800, 9 * 3600 + 1800)
+            destination_zone, delivery_day, rng.between(6 * 3600 + 1800, 9 * 3600 + 1800)
         )
         events((tracking, carrier, "out_for_delivery", text(destination_zone, out), destination))
         delivered = min(
-            out + rng.randrange(3600, 9 * 3600), clock.at(destination_zone, delivery_day, 73800)
+            out + rng.between(3600, 9 * 3600), clock.at(destination_zone, delivery_day, 73800)
         )
         events((tracking, carrier, "delivered", text(destination_zone, delivered), destination))
         return delivery_day, delivered
