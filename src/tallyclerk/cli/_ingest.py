@@ -12,7 +12,7 @@ from rich.table import Table
 
 from tallyclerk.cli._common import byte_progress, console, err_console, store_session, user_errors
 from tallyclerk.domain import KINDS_BY_NAME, Kind
-from tallyclerk.ingest import IngestRun, ingest_paths, recent_batches
+from tallyclerk.ingest import IngestRun, ingest_paths, kind_name_from_path, recent_batches
 
 log = logging.getLogger("tallyclerk.ingest")
 
@@ -69,25 +69,21 @@ def ingest(
 def print_run(run: IngestRun, title: str = "Ingestion") -> None:
     """The batch report: one row per file, then the quarantined records found."""
     table = Table(title=title, title_justify="left")
-    for name, justify in [
-        ("batch", "right"),
-        ("file", "left"),
-        ("kind", "left"),
-        ("stored", "right"),
-        ("updated", "right"),
-        ("duplicate", "right"),
-        ("quarantined", "right"),
-        ("status", "left"),
-    ]:
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    table.add_column("batch", justify="right")
+    table.add_column("file", overflow="fold")
+    for name in ("stored", "updated", "dup", "quarantined"):
+        table.add_column(name, justify="right")
+    table.add_column("status", overflow="fold")
     for b in run.batches:
         status = "[green]landed[/]" if b.status == "landed" else f"[red]{b.status}[/]"
         if b.status == "landed" and b.quarantined:
             status = "[yellow]landed, with quarantine[/]"
+        name = Path(b.source).name
+        if kind_name_from_path(Path(name)) != b.kind:
+            name = f"{name} ({b.kind})"
         table.add_row(
             str(b.batch_id or "-"),
-            Path(b.source).name,
-            b.kind,
+            name,
             f"{b.stored:,}",
             f"{b.updated:,}",
             f"{b.duplicate:,}",
