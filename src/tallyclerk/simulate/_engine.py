@@ -60,7 +60,7 @@ def _never_ship_targets(counts: list[int], first_order_day: int) -> set[int]:
         seq += count
     if not eligible:
         return set()
-    picks = min(NEVER_SHIPPED_ORDERS, len(eligible))
+    picks = min(NEVER_SHIPPED_ORDERS, max(3, sum(counts) // 250), len(eligible))
     return {eligible[(2 * i + 1) * len(eligible) // (2 * picks)] for i in range(picks)}
 
 

@@ -19,9 +19,9 @@ from ._writer import Tables
 
 CANCEL_BEFORE_RELEASE = 0.004
 CANCEL_AFTER_RELEASE = 0.006
-LATE_SHARE = 0.003  # shipped a business day after due, outside any backlog
+LATE_SHARE = 0.002  # shipped a business day after due, outside any backlog
 SPLIT_SHARE_OF_MULTILINE = 0.09  # about 4% of all orders
-SPLIT_NEXT_DAY_SHARE = 0.1
+SPLIT_NEXT_DAY_SHARE = 0.06
 MISPICK_SHARE = 0.0012
 BACKGROUND_NO_SCAN = {"westcoast": 0.0, "eastbridge": 0.0004}
 

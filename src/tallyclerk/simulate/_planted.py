@@ -10,10 +10,10 @@ from typing import Any
 ID_CAP = 1000
 
 # Planted knobs (shares are per eligible row, independent of scale).
-NEVER_SHIPPED_ORDERS = 12
+NEVER_SHIPPED_ORDERS = 12  # fewer below 3,000 orders, where each one weighs on the rates
 DRIFT_SKUS = 4
 DRIFT_DAILY_PROBABILITY = 0.3  # per drift SKU and LAX1 business day: one unit vanishes
-SLOW_RETURN_SHARE = 0.3  # westcoast returns processed after the contract's N business days
+SLOW_RETURN_SHARE = 0.35  # westcoast returns processed after the contract's N business days
 NO_SCAN_SHARE = 0.008  # westcoast shipments with no carrier event at all (contract max 0.002)
 DUPLICATE_PICK_PACK_SHARE = 0.015  # eastbridge orders billed pick_pack twice, in planted months
 DUPLICATE_MONTH_INDEXES = (1, 4, 7, 10)  # months since start with duplicates
