@@ -17,6 +17,7 @@ runner = CliRunner()
 
 COMMANDS = [
     ["init"],
+    ["status"],
     ["ingest"],
     ["batches"],
     ["simulate"],

@@ -38,6 +38,7 @@ def _root(
 
 
 app.command("init")(_store.init)
+app.command("status")(_store.status)
 app.command("ingest")(_ingest.ingest)
 app.command("batches")(_ingest.batches)
 app.command("simulate")(_simulate.simulate_command)

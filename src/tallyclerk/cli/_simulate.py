@@ -14,12 +14,14 @@ from rich.table import Table
 
 from tallyclerk.cli._common import console, count_progress, err_console, state, store_session
 from tallyclerk.cli._ingest import print_run
+from tallyclerk.cli._store import print_summary
 from tallyclerk.contracts import load_contract
 from tallyclerk.contracts._repository import add_contract
 from tallyclerk.domain import KINDS, Kind
 from tallyclerk.errors import InputError
 from tallyclerk.ingest import ingest_paths
 from tallyclerk.store import CANONICAL_TABLES
+from tallyclerk.store.summary import summarize
 
 if TYPE_CHECKING:
     from tallyclerk.simulate import SimulationSummary
@@ -73,7 +75,7 @@ def simulate_command(
         err_console.print(f"[red]error:[/] --start {start!r} is not a date (YYYY-MM-DD)")
         raise typer.Exit(2) from None
     summary = _run_simulation(out, orders, seed, first_day, months)
-    _print_counts(summary.row_counts, f"Simulated data in {out}")
+    _print_counts(dict(summary.rows), f"Simulated data in {out}")
     console.print(f"Planted problems are listed in {out / 'planted.json'}.")
 
 
@@ -144,6 +146,9 @@ def demo(
 
             run = ingest_paths(store, [data_dir], on_file=next_file)
         print_run(run, title=f"Demo data loaded into {store.description}")
+        with store.connect() as connection:
+            summary = summarize(connection)
+    print_summary(summary, "What the store now holds")
     planted = json.loads((data_dir / "planted.json").read_text("utf-8"))
     _print_planted(planted)
     console.print(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -11,6 +11,9 @@ from rich.table import Table
 from tallyclerk.cli._common import console, count_progress, store_session
 from tallyclerk.domain import KINDS
 from tallyclerk.store.export import export_parquet
+
+if TYPE_CHECKING:
+    from tallyclerk.store.summary import StoreSummary
 
 export_app = typer.Typer(
     help="Export the canonical tables for other engines.", no_args_is_help=True
@@ -61,3 +64,47 @@ def parquet(
     for item in written:
         table.add_row(item.path.name, f"{item.rows:,}")
     console.print(table)
+
+
+def status() -> None:
+    """Show what the store holds: rows per kind, providers, data range, open quarantine.
+
+    Example:
+
+      tallyclerk status
+    """
+    from tallyclerk.store.summary import summarize
+
+    with store_session() as store, store.connect() as connection:
+        summary = summarize(connection)
+        description = store.description
+    print_summary(summary, f"Store {description}")
+
+
+def print_summary(summary: StoreSummary, title: str) -> None:
+    """Print a store summary as two tables."""
+    rows = Table(title=title, title_justify="left")
+    rows.add_column("kind")
+    rows.add_column("rows", justify="right")
+    for kind in KINDS:
+        rows.add_row(kind.name, f"{summary.rows[kind.name]:,}")
+    console.print(rows)
+    if summary.providers:
+        table = Table(title="Providers", title_justify="left")
+        for name in ("provider", "facilities", "contracts", "orders released", "shipments"):
+            table.add_column(name, justify="right" if name[0] in "cos" else "left")
+        for p in summary.providers:
+            table.add_row(
+                p.provider_id,
+                ", ".join(p.facilities) or "-",
+                str(p.contract_versions),
+                f"{p.releases:,}",
+                f"{p.shipments:,}",
+            )
+        console.print(table)
+    if summary.first_order_at and summary.last_order_at:
+        console.print(
+            f"Orders placed from {summary.first_order_at:%Y-%m-%d} to "
+            f"{summary.last_order_at:%Y-%m-%d}; {summary.batches:,} ingestion batches; "
+            f"{summary.open_quarantine:,} records in quarantine."
+        )

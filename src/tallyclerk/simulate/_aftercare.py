@@ -23,7 +23,7 @@ _REASON_CUM = tuple(accumulate((0.5, 0.2, 0.13, 0.155, 0.01, 0.005)))
 # business days from receipt to processing, per provider (contract: 5 and 3 business days)
 _PROCESS_DAYS = {
     "westcoast": ((0, 1, 2, 3, 4, 5), tuple(accumulate((0.1, 0.3, 0.3, 0.18, 0.08, 0.04)))),
-    "eastbridge": ((0, 1, 2, 3, 4), tuple(accumulate((0.15, 0.4, 0.3, 0.135, 0.015)))),
+    "eastbridge": ((0, 1, 2, 3, 4), tuple(accumulate((0.15, 0.4, 0.3, 0.142, 0.008)))),
 }
 _SCORES = (5, 4, 3, 2, 1)
 _HAPPY_CUM = tuple(accumulate((0.6, 0.27, 0.09, 0.03, 0.01)))

@@ -23,7 +23,7 @@ LATE_SHARE = 0.002  # shipped a business day after due, outside any backlog
 SPLIT_SHARE_OF_MULTILINE = 0.09  # about 4% of all orders
 SPLIT_NEXT_DAY_SHARE = 0.06
 MISPICK_SHARE = 0.0012
-BACKGROUND_NO_SCAN = {"westcoast": 0.0, "eastbridge": 0.0004}
+BACKGROUND_NO_SCAN = 0.0004  # eastbridge parcels lost without a scan
 
 _WORK_START = 8 * 3600
 _LAST_PICKUP = 19 * 3600 + 1800
@@ -74,9 +74,15 @@ class Fulfillment:
         self._grams = [p.grams for p in inventory.catalog.products]
         self._flat = [p.flat for p in inventory.catalog.products]
         self._shipment_no = 0
+        self._planted.scanned["westcoast"] = Tally()
+        self._until_silent = self._silent_gap()
         self._cutoff = [site.facility.cutoff_second for site in sites]
         self._zone_of = {name: i for i, name in enumerate(clock.zone_names)}
         self.released = 0
+
+    def _silent_gap(self) -> int:
+        mean = round(1 / NO_SCAN_SHARE)
+        return self._rng.between(mean // 2, mean * 3 // 2 + 1)
 
     def _slot(self, site: int, earliest: int) -> int:
         """The ship day: the earliest day with throughput left (only peak days are capped)."""
@@ -195,9 +201,6 @@ class Fulfillment:
             complete_day = second_day
 
         carriers = self._carriers
-        no_scan_share = (
-            NO_SCAN_SHARE if provider_id == "westcoast" else BACKGROUND_NO_SCAN[provider_id]
-        )
         destination = order.destination
         destination_zone = self._zone_of[destination.timezone]
         packaging: list[str] = []
@@ -246,13 +249,17 @@ class Fulfillment:
             )
             label_ts = max(release_ts + 120, ts - rng.between(600, 5400))
             last_ship_ts = max(last_ship_ts, ts)
-            scanned = rng.random() >= no_scan_share
             if provider_id == "westcoast":
-                if provider_id not in self._planted.scanned:
-                    self._planted.scanned[provider_id] = Tally()
-                self._planted.scanned[provider_id].add(not scanned)
+                # Planted: about one westcoast parcel in 1/NO_SCAN_SHARE never gets a scan, at
+                # random gaps (so the rate holds at any scale).
+                self._until_silent -= 1
+                scanned = self._until_silent > 0
                 if not scanned:
+                    self._until_silent = self._silent_gap()
                     self._planted.no_scan_shipments.add(shipment_id)
+                self._planted.scanned[provider_id].add(not scanned)
+            else:
+                scanned = rng.random() >= BACKGROUND_NO_SCAN
             if not scanned:
                 lost = True
                 continue

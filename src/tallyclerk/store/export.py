@@ -75,7 +75,9 @@ def _write_table(connection: sa.Connection, kind: Kind, path: Path) -> int:
         else:
             result = connection.execution_options(stream_results=True).exec_driver_sql(sql)
             for part in result.partitions(_ROWS_PER_GROUP):
-                columns = list(zip(*part, strict=True)) if part else [[] for _ in schema]
+                columns: list[tuple[object, ...]] = (
+                    list(zip(*part, strict=True)) if part else [() for _ in schema]
+                )
                 table = pa.table(
                     [pa.array(col, f.type) for col, f in zip(columns, schema, strict=True)],
                     schema=schema,
