@@ -23,7 +23,7 @@ _SQL_TYPES: dict[ColumnType, sa.types.TypeEngine[Any]] = {
     ColumnType.CURRENCY: sa.String(3),
     ColumnType.INTEGER: sa.BigInteger(),
     ColumnType.DECIMAL: sa.Numeric(18, 4),
-    ColumnType.FLOAT: sa.Float(),
+    ColumnType.FLOAT: sa.Double(),
     ColumnType.TIMESTAMP: sa.DateTime(timezone=True),
     ColumnType.DATE: sa.Date(),
     ColumnType.BOOLEAN: sa.Boolean(),
