@@ -21,7 +21,7 @@ from tallyclerk.store.export import arrow_schema, export_parquet
 @pytest.fixture(scope="module")
 def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("demo")
-    simulate(out, 2000, seed=3)
+    simulate(out, 400, seed=3)
     return out
 
 

@@ -8,9 +8,10 @@ from ._billing import Billing
 from ._clock import DAY, Clock
 from ._contracts import CONTRACTS
 from ._draw import Draw
-from ._inventory import Inventory, Site
+from ._inventory import Inventory
 from ._orders import Order
 from ._planted import SLOW_RETURN_SHARE, PlantedLog, Tally
+from ._sites import Site
 from ._writer import Tables
 
 RETURN_SHARE = 0.08
@@ -31,14 +32,31 @@ _UNHAPPY_CUM = tuple(accumulate((0.02, 0.08, 0.2, 0.35, 0.35)))
 _CHANNELS = ("survey", "review", "support")
 _CHANNEL_CUM = tuple(accumulate((0.6, 0.3, 0.1)))
 _TEXT = {
-    "late": ("Took longer than promised.", "Arrived after the date I was given.", "Still waiting on part of it."),
-    "damaged": ("Box was crushed and the item damaged.", "Arrived damaged.", "Item broke in transit."),
+    "late": (
+        "Took longer than promised.",
+        "Arrived after the date I was given.",
+        "Still waiting on part of it.",
+    ),
+    "damaged": (
+        "Box was crushed and the item damaged.",
+        "Arrived damaged.",
+        "Item broke in transit.",
+    ),
     "wrong_item": ("Got the wrong size.", "Not the item I ordered.", "Wrong color sent."),
     "missing_item": ("One item was missing from the box.", "Order arrived incomplete."),
-    "packaging": ("Too much plastic in the packaging.", "Packaging was flimsy.", "Huge box for a small item."),
-    "happy": ("Love it, fits great.", "Fast shipping, great quality.", "Super soft, will order again.", "Exactly as pictured."),
+    "packaging": (
+        "Too much plastic in the packaging.",
+        "Packaging was flimsy.",
+        "Huge box for a small item.",
+    ),
+    "happy": (
+        "Love it, fits great.",
+        "Fast shipping, great quality.",
+        "Super soft, will order again.",
+        "Exactly as pictured.",
+    ),
     "meh": ("It's fine.", "Quality is ok for the price.", "Sizing runs small."),
-}  # fmt: skip
+}
 
 
 class Aftercare:
@@ -100,10 +118,8 @@ class Aftercare:
             tags.append("packaging")
         unhappy = any(t != "packaging" for t in tags)
         score = _SCORES[rng.pick(_UNHAPPY_CUM if unhappy else _HAPPY_CUM)]
-        if tags:
-            text = rng.one(_TEXT[tags[0]])
-        else:
-            text = rng.one(_TEXT["happy" if score >= 4 else "meh"])
+        mood = tags[0] if tags else ("happy" if score >= 4 else "meh")
+        text = rng.one(_TEXT[mood])
         if delivered_day >= 0:
             received = delivered_ts + rng.between(3600, 10 * DAY)
         else:
@@ -169,11 +185,8 @@ class Aftercare:
             units = qty if qty == 1 or rng.random() < 0.7 else rng.between(1, qty + 1)
             days, cum = _PROCESS_DAYS[provider_id]
             slow = provider_id == "westcoast" and rng.random() < SLOW_RETURN_SHARE
-            if slow:
-                # Planted: westcoast lets a share of returns sit well past the contract's N days.
-                wait = contract_days + rng.between(1, 7 + 1)
-            else:
-                wait = days[rng.pick(cum)]
+            # Planted: westcoast lets a share of returns sit well past the contract's N days.
+            wait = contract_days + rng.between(1, 8) if slow else days[rng.pick(cum)]
             if wait == 0:
                 processed_day = received_day
                 processed_ts = received_ts + rng.between(1800, 3 * 3600)

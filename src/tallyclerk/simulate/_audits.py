@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ._clock import Clock
 from ._draw import Draw
-from ._inventory import Site
+from ._sites import Site
 from ._writer import Tables
 
 AUDITS_PER_WEEK = 6

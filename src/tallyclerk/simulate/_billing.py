@@ -1,4 +1,4 @@
-"""Monthly invoices per provider, billed line by line from the contract rate card as work happens."""
+"""Monthly invoices per provider, billed line by line from the rate card as work happens."""
 
 from __future__ import annotations
 

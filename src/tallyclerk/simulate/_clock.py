@@ -27,6 +27,14 @@ def _offset_string(seconds: int) -> str:
     return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+def seconds_east(moment: datetime) -> int:
+    """The UTC offset of an aware datetime, in seconds."""
+    offset = moment.utcoffset()
+    if offset is None:
+        raise ValueError("an aware datetime is needed")
+    return int(offset.total_seconds())
+
+
 class _Zone:
     """UTC offset transitions of one time zone over the simulated range."""
 
@@ -43,7 +51,8 @@ class _Zone:
         start = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(days=first_day - 1)
 
         def offset_at(moment: datetime) -> int:
-            return int(moment.astimezone(tz).utcoffset().total_seconds())  # type: ignore[union-attr]
+            """UTC offset in seconds of the zone at a moment."""
+            return seconds_east(moment.astimezone(tz))
 
         # Daily sampling finds the days with a change; hourly sampling within them finds the
         # transition (zones change offset on the hour, at most once a day).
@@ -64,11 +73,12 @@ class _Zone:
         self.transitions[0] = -(2**62)
         for day in range(first_day, last_day + 1):
             noon = datetime.combine(day_date(day), datetime.min.time()).replace(hour=12, tzinfo=tz)
-            self.noon_offset.append(int(noon.utcoffset().total_seconds()))  # type: ignore[union-attr]
+            self.noon_offset.append(seconds_east(noon))
             midnight = datetime.combine(day_date(day), datetime.min.time()).replace(tzinfo=tz)
             self.local_midnight.append(int(midnight.timestamp()))
 
     def offset(self, ts: int) -> int:
+        """UTC offset in seconds at a UTC timestamp."""
         return self.offsets[bisect_right(self.transitions, ts) - 1]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from datetime import date, timedelta
 from itertools import accumulate
@@ -12,22 +11,23 @@ from ._aftercare import Aftercare
 from ._audits import Audits
 from ._billing import Billing, month_key
 from ._calendars import BusinessCalendar
+from ._capacity import contract_capacity, peak_capacity
 from ._catalog import build_catalog, write_products
 from ._clock import DAY, Clock, day_date, day_index
 from ._contracts import CONTRACTS, closed_dates, peak_windows, write_contracts
 from ._demand import HOURLY, daily_counts
 from ._draw import Draw
 from ._fulfillment import Fulfillment
-from ._inventory import Inventory, Site
+from ._inventory import Inventory
 from ._network import FACILITIES, all_zones
 from ._orders import MEAN_UNITS_PER_ORDER, OrderMaker, site_shares
 from ._planted import (
     DRIFT_SKUS,
     NEVER_SHIPPED_ORDERS,
-    PEAK_ON_TIME_GOAL,
     PlantedLog,
     write_planted,
 )
+from ._sites import Site
 from ._summary import SimulationSummary, build_problems, conventions
 from ._tracking import Carriers
 from ._writer import Tables
@@ -111,33 +111,30 @@ def simulate(
     expected_units = [
         [0.0, *accumulate(c * share * MEAN_UNITS_PER_ORDER for c in counts)] for share in shares
     ]
-    # Eastbridge's peak throughput per business day: planted meltdown (problem 1).
-    capacity = [0] * len(sites)
-    for site in sites:
-        if site.facility.provider_id == "eastbridge":
-            due = _expected_due(site, counts, shares[site.index], first_order_day, peak_days, first)
-            capacity[site.index] = _capacity_for(due, PEAK_ON_TIME_GOAL)
+    capacity = peak_capacity(sites, counts, shares, first_order_day, peak_days)
+    contract_terms = contract_capacity(sites, orders, len(counts), shares, capacity)
     mean_daily = orders / max(1, len(counts))
-    contract_capacity: dict[str, tuple[int, int]] = {}
-    for provider_id in CONTRACTS:
-        share = sum(shares[s.index] for s in sites if s.facility.provider_id == provider_id)
-        normal = max(10, math.ceil(2.5 * mean_daily * share))
-        peak_cap = sum(capacity[s.index] for s in sites if s.facility.provider_id == provider_id)
-        contract_capacity[provider_id] = (normal, peak_cap or math.ceil(1.5 * normal))
     weekly_orders = [7 * mean_daily * share for share in shares]
     never_ship = _never_ship_targets(counts, first_order_day)
 
     planted = PlantedLog()
-    contract_paths = write_contracts(out_dir, years, contract_capacity, date(start.year, 1, 1))
+    contract_paths = write_contracts(out_dir, years, contract_terms, date(start.year, 1, 1))
     with Tables(out_dir) as tables:
         write_products(catalog, tables["products"])
         billing = Billing(tables["invoice_lines"], clock, rng, planted, start)
         inventory = Inventory(
-            catalog, sites, clock, tables, billing.receipt, rng, planted, expected_units
+            catalog,
+            sites,
+            clock,
+            tables,
+            billing.receipt,
+            rng,
+            planted,
+            expected_units,
+            first_order_day,
         )
-        inventory.set_demand_origin(first_order_day)
-        inventory.open_stock(first_order_day)
-        inventory.choose_drift(0, min(DRIFT_SKUS, len(catalog.products)))
+        inventory.open_stock()
+        inventory.choose_drift("LAX1", min(DRIFT_SKUS, len(catalog.products)))
         maker = OrderMaker(catalog, clock, tables, rng)
         carriers = Carriers(clock, carrier_calendar, tables, rng)
         skus = [p.sku for p in catalog.products]
@@ -166,7 +163,6 @@ def simulate(
         snapshot_month = -1
         seq = 0
         brand_zone = clock.zone("America/Chicago")
-        hours = range(24)
         for offset, count in enumerate(counts):
             day = first_order_day + offset
             d = day_date(day)
@@ -175,8 +171,8 @@ def simulate(
                 length = clock.midnight(brand_zone, day + 1) - midnight
                 scale = length / DAY
                 times = sorted(
-                    int((hour * 3600 + rng.randrange(3600)) * scale)
-                    for hour in rng.choices(hours, cum_weights=_HOURLY_CUM, k=count)
+                    int((rng.pick(_HOURLY_CUM) * 3600 + rng.between(0, 3600)) * scale)
+                    for _ in range(count)
                 )
                 discount = 20 if _is_cyber_week(d) else 0
                 for second in times:
@@ -184,7 +180,7 @@ def simulate(
                     fulfillment.process(maker.draw(seq, midnight + second, discount), seq)
                     if seq % _FLUSH_EVERY == 0:
                         tables.flush()
-            inventory.work_day(day, replenish=True)
+            inventory.work_day(day)
             inventory.apply(day)
             if (day + 3) % 7 == 6:  # Sunday
                 month_pallets = inventory.snapshot(day)
@@ -232,54 +228,3 @@ def _is_cyber_week(d: date) -> bool:
     first = date(d.year, 11, 1)
     thanksgiving = first + timedelta(days=(3 - first.weekday()) % 7 + 21)
     return 0 <= (d - thanksgiving).days <= 4
-
-
-def _expected_due(
-    site: Site,
-    counts: list[int],
-    share: float,
-    first_order_day: int,
-    peak_days: bytearray,
-    first: int,
-) -> list[float]:
-    """Expected orders due per business day of the peak windows (in order; gaps end a run)."""
-    cutoff_hour = site.facility.cutoff_second // 3600
-    # Brand-zone hours before the facility's cutoff, as a share of the day's orders.
-    shift = {"America/New_York": 1, "America/Chicago": 0, "America/Los_Angeles": -2}
-    before = sum(HOURLY[: max(0, cutoff_hour - shift.get(site.facility.timezone, 0))]) / sum(HOURLY)
-    calendar = site.calendar
-    due: dict[int, float] = {}
-    for offset, count in enumerate(counts):
-        day = first_order_day + offset
-        expected = count * share
-        if calendar.business(day):
-            due[day] = due.get(day, 0.0) + expected * before
-            later = calendar.after(day)
-            due[later] = due.get(later, 0.0) + expected * (1 - before)
-        else:
-            later = calendar.on_or_after(day)
-            due[later] = due.get(later, 0.0) + expected
-    return [due[day] for day in sorted(due) if peak_days[day - first]]
-
-
-def _capacity_for(due: list[float], goal: float) -> int:
-    """Smallest daily throughput whose FIFO backlog keeps the on-time share at the goal."""
-
-    def on_time_share(cap: float) -> float:
-        backlog = on_time = total = 0.0
-        for demand in due:
-            total += demand
-            on_time += max(0.0, min(demand, cap - backlog))
-            backlog = max(0.0, backlog + demand - cap)
-        return on_time / total if total else 1.0
-
-    if not due:
-        return 0
-    low, high = 0.0, max(due) * 2 + 1
-    for _ in range(50):
-        middle = (low + high) / 2
-        if on_time_share(middle) < goal:
-            low = middle
-        else:
-            high = middle
-    return max(1, round(high))

@@ -10,10 +10,11 @@ from ._billing import Billing
 from ._calendars import BusinessCalendar
 from ._clock import DAY, Clock
 from ._draw import Draw
-from ._inventory import Inventory, Site
+from ._inventory import Inventory
 from ._network import INTERNATIONAL_PROMISED_TRANSIT, PROMISED_TRANSIT
 from ._orders import Order, OrderMaker
 from ._planted import NO_SCAN_SHARE, PlantedLog, Tally
+from ._sites import Site
 from ._tracking import Carriers
 from ._writer import Tables
 
@@ -78,7 +79,6 @@ class Fulfillment:
         self._until_silent = self._silent_gap()
         self._cutoff = [site.facility.cutoff_second for site in sites]
         self._zone_of = {name: i for i, name in enumerate(clock.zone_names)}
-        self.released = 0
 
     def _silent_gap(self) -> int:
         mean = round(1 / NO_SCAN_SHARE)
@@ -147,7 +147,6 @@ class Fulfillment:
             cancelled = placed + rng.between(30, 110)
             self._maker.write(order, promised, clock.text(0, cancelled))
             return
-        self.released += 1
         self._releases((order.id, provider_id, facility.id, clock.text(zone, release_ts)))
         if never_ship:
             self._maker.write(order, promised, "")

@@ -9,15 +9,15 @@ is the same whichever way a checker reads "up to the snapshot".
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from fractions import Fraction
 
-from ._calendars import BusinessCalendar
 from ._catalog import Catalog
 from ._clock import Clock
 from ._draw import Draw
-from ._network import Facility
-from ._planted import DRIFT_DAILY_PROBABILITY, PlantedLog
+from ._planted import DRIFT_MIN_UNITS_PER_YEAR, DRIFT_SHARE_OF_UNITS, PlantedLog
+from ._sites import Site
 from ._writer import Tables
 
 _REVIEW_HORIZON = 28  # days of expected demand a reorder point covers (review + lead time)
@@ -42,16 +42,6 @@ class _DayDelta:
         self.shrink: dict[int, int] = {}
 
 
-@dataclass(frozen=True, slots=True)
-class Site:
-    """A facility as the simulation runs it."""
-
-    index: int
-    facility: Facility
-    zone: int
-    calendar: BusinessCalendar
-
-
 class Inventory:
     """The physical stock of every (facility, SKU) and the future movements already decided."""
 
@@ -65,6 +55,7 @@ class Inventory:
         rng: Draw,
         planted: PlantedLog,
         expected_units: list[list[float]],
+        first_order_day: int,
     ) -> None:
         self.catalog = catalog
         self.sites = sites
@@ -85,7 +76,7 @@ class Inventory:
         self.scheduled: list[list[tuple[int, int]]] = [[] for _ in range(size)]
         self.pending: dict[int, _DayDelta] = {}
         self._cum = expected_units  # per site: cumulative expected units by day offset
-        self._cum_first = 0
+        self._cum_first = first_order_day
         self._shares = [catalog.share(s) for s in range(n)]
         self._upp = [p.units_per_pallet for p in catalog.products]
         self._receipt_no = 0
@@ -93,13 +84,9 @@ class Inventory:
         self._adjustment_no = 0
         self._last_review_week = [-1] * len(sites)
         self.drift_index: list[int] = []
-        self.emergency_receipts = 0
+        self._shrink_owed: dict[int, float] = {}
 
     # -- planning -----------------------------------------------------------------------------
-
-    def set_demand_origin(self, first_order_day: int) -> None:
-        """Day index of offset 0 in the expected-units arrays."""
-        self._cum_first = first_order_day
 
     def _expected(self, site: int, sku: int, day: int, days: int) -> float:
         cum = self._cum[site]
@@ -115,15 +102,16 @@ class Inventory:
         reorder = self._reorder_point(site, sku, day)
         return reorder + int(self._expected(site, sku, day + _REVIEW_HORIZON, _REVIEW_HORIZON))
 
-    def open_stock(self, first_order_day: int) -> None:
+    def open_stock(self) -> None:
         """Opening stock: each SKU at its order-up-to level for the first weeks."""
         for site in self.sites:
             for sku in range(self.n):
-                target = self._order_up_to(site.index, sku, first_order_day)
+                target = self._order_up_to(site.index, sku, self._cum_first)
                 self.on_hand[site.index * self.n + sku] = -(-target // _CASE) * _CASE
 
-    def choose_drift(self, site: int, count: int) -> None:
-        """Planted: pick `count` well-selling SKUs of a site to shrink over the year."""
+    def choose_drift(self, facility_id: str, count: int) -> None:
+        """Planted: pick `count` well-selling SKUs of a facility to shrink over the year."""
+        site = next(s.index for s in self.sites if s.facility.id == facility_id)
         by_share = sorted(range(self.n), key=lambda s: (-self._shares[s], s))
         pool = by_share[2 : min(self.n, 40)]
         chosen = sorted(self.rng.sample(pool, count))
@@ -166,7 +154,6 @@ class Inventory:
     def _expedite(self, site: int, sku: int, day: int, shortfall: int) -> None:
         position = self._position(site * self.n + sku)
         qty = max(shortfall, self._order_up_to(site, sku, day) - position)
-        self.emergency_receipts += 1
         self._asn_no += 1
         asn_id = f"ASN-{self.sites[site].facility.id}-{self._asn_no:06d}"
         zone = self.sites[site].zone
@@ -215,13 +202,13 @@ class Inventory:
 
     # -- daily facility work ------------------------------------------------------------------
 
-    def work_day(self, day: int, replenish: bool) -> None:
+    def work_day(self, day: int) -> None:
         """A facility business day: replenishment review, cycle counts, damage, planted shrink."""
         for site in self.sites:
             if not site.calendar.business(day):
                 continue
             week = (day + 3) // 7
-            if replenish and week != self._last_review_week[site.index]:
+            if week != self._last_review_week[site.index]:
                 self._last_review_week[site.index] = week
                 self._review(site, day)
             self._cycle_count(site, day)
@@ -229,12 +216,21 @@ class Inventory:
         rng = self.rng
         for index in self.drift_index:
             site = self.sites[index // self.n]
-            if site.calendar.business(day) and rng.random() < DRIFT_DAILY_PROBABILITY:
-                if self.free(index, day) >= 1:
-                    self.committed[index] += 1
-                    delta = self._delta(day)
-                    delta.outflow[index] = delta.outflow.get(index, 0) + 1
-                    delta.shrink[index] = delta.shrink.get(index, 0) + 1
+            if not site.calendar.business(day):
+                continue
+            # Shrink grows with the SKU's throughput (a few percent of it), with a floor so
+            # that it shows at small scale too; units vanish as whole units accumulate.
+            sku = index % self.n
+            daily = self._expected(site.index, sku, day, 7) / 7
+            rate = max(DRIFT_MIN_UNITS_PER_YEAR / 250, DRIFT_SHARE_OF_UNITS * daily)
+            self._shrink_owed[index] = self._shrink_owed.get(index, 0.0) + rate * 2 * rng.random()
+            units = int(self._shrink_owed[index])
+            if units and self.free(index, day) >= units:
+                self._shrink_owed[index] -= units
+                self.committed[index] += units
+                delta = self._delta(day)
+                delta.outflow[index] = delta.outflow.get(index, 0) + units
+                delta.shrink[index] = delta.shrink.get(index, 0) + units
 
     def _review(self, site: Site, day: int) -> None:
         rng = self.rng
@@ -364,14 +360,14 @@ class Inventory:
         skus = [p.sku for p in self.catalog.products]
         for site in self.sites:
             provider_id, facility_id = site.facility.provider_id, site.facility.id
-            used = 0
+            pallets_used = Fraction(0)
             for sku in range(self.n):
                 index = site.index * self.n + sku
                 on_hand = self.on_hand[index]
                 damaged = self.damaged[index]
                 available = max(0, on_hand - damaged - self.reserved[index])
                 if on_hand > 0:
-                    used += -(-on_hand // self._upp[sku])
+                    pallets_used += Fraction(on_hand, self._upp[sku])
                 self._snapshots(
                     (
                         provider_id,
@@ -383,7 +379,7 @@ class Inventory:
                         str(damaged),
                     )
                 )
-            pallets[provider_id] = pallets.get(provider_id, 0) + used
+            pallets[provider_id] = pallets.get(provider_id, 0) + math.ceil(pallets_used)
         for index in self.drift_index:
             gaps = self.planted.drift_gap.setdefault(skus[index % self.n], [])
             gaps.append((as_of, self.on_hand[index] + self.shrink[index], self.on_hand[index]))

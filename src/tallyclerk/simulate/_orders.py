@@ -95,7 +95,8 @@ class OrderMaker:
             return f"{destination.postal_prefix}{rng.between(0, 100):02d}"
         if destination.country == "CA":
             letters = "ABCEGHJKLMNPRSTVXY"
-            return f"{destination.postal_prefix} {rng.between(0, 10)}{rng.one(letters)}{rng.between(0, 10)}"
+            digits = f"{rng.between(0, 10)}{rng.one(letters)}{rng.between(0, 10)}"
+            return f"{destination.postal_prefix} {digits}"
         return (
             f"{destination.postal_prefix} {rng.between(0, 10)}"
             f"{rng.one(string.ascii_uppercase)}{rng.one(string.ascii_uppercase)}"

@@ -12,7 +12,8 @@ ID_CAP = 1000
 # Planted knobs (shares are per eligible row, independent of scale).
 NEVER_SHIPPED_ORDERS = 12  # fewer below 3,000 orders, where each one weighs on the rates
 DRIFT_SKUS = 4
-DRIFT_DAILY_PROBABILITY = 0.3  # per drift SKU and LAX1 business day: one unit vanishes
+DRIFT_SHARE_OF_UNITS = 0.03  # drift SKUs lose this share of their throughput at LAX1
+DRIFT_MIN_UNITS_PER_YEAR = 12  # and at least this many units a year
 SLOW_RETURN_SHARE = 0.35  # westcoast returns processed after the contract's N business days
 NO_SCAN_SHARE = 0.01  # westcoast shipments with no carrier event at all (contract max 0.002)
 DUPLICATE_PICK_PACK_SHARE = 0.015  # eastbridge orders billed pick_pack twice, in planted months

@@ -8,8 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ._contracts import CONTRACTS, OVERBILLED_STORAGE_RATE, money
-from ._inventory import Site
+from ._contracts import CONTRACTS, OVERBILLED_STORAGE_RATE, money, peak_windows
 from ._planted import (
     DUPLICATE_PICK_PACK_SHARE,
     NO_SCAN_SHARE,
@@ -18,6 +17,7 @@ from ._planted import (
     PlantedProblem,
     Tally,
 )
+from ._sites import Site
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,8 @@ class SimulationSummary:
 def conventions() -> dict[str, str]:
     """How the generator bills and snapshots, so a checker can recompute expected values."""
     return {
-        "timestamps": "facility-local with UTC offset; orders.placed_at and feedback in America/Chicago",
+        "timestamps": "facility-local with UTC offset; orders.placed_at and feedback in "
+        "America/Chicago; carrier events in the local time of where they happened",
         "snapshots": "as of the day before start and every Sunday; stock moves only on facility "
         "business days between 06:00 and 20:00 local",
         "book": "first snapshot on_hand + stocked receipts (received_qty) - shipped units "
@@ -47,13 +48,15 @@ def conventions() -> dict[str, str]:
         "invoice_month": "order fees by the local date of the order's first shipment, receiving by "
         "stocked_at, returns by processed_at, storage by the month billed",
         "pick_pack": "one line per shipped order, quantity 1",
-        "additional_unit": "one line per order with more than one unit shipped, quantity = units - 1",
-        "packaging": "one line per order and packaging type, quantity = shipments in that packaging",
+        "additional_unit": "one line per order with more than one unit shipped, "
+        "quantity = units - 1",
+        "packaging": "one line per order and packaging type, "
+        "quantity = shipments in that packaging",
         "shipping": "one line per order, amount = sum of its shipments' shipping_cost x "
         "(1 + shipping_markup_pct / 100), rounded half up to the cent",
         "storage": "one line per provider and month, reference YYYY-MM, quantity = pallets at the "
-        "month's last snapshot: sum over the provider's facilities and SKUs of "
-        "ceil(on_hand / units_per_pallet)",
+        "month's last snapshot: per facility ceil(sum over SKUs of on_hand / units_per_pallet), "
+        "summed over the provider's facilities",
         "receiving": "one line per receipt row, quantity = received_qty",
         "returns": "one line per return row, quantity = qty",
     }
@@ -71,7 +74,12 @@ def build_problems(
     westcoast = CONTRACTS["westcoast"]
     eastbridge = CONTRACTS["eastbridge"]
     east_sites = tuple(s.facility.id for s in sites if s.facility.provider_id == "eastbridge")
-    peak_from = max(start, date(end.year, 11, 20))
+    windows = [
+        (max(start, a), min(end, b))
+        for a, b in peak_windows(range(start.year, end.year + 1))
+        if max(start, a) <= min(end, b)
+    ]
+    peak_from, peak_to = windows[0] if windows else (start, end)
     problems = [
         PlantedProblem(
             number=1,
@@ -83,7 +91,7 @@ def build_problems(
             provider_ids=("eastbridge",),
             facility_ids=east_sites,
             period_start=peak_from.isoformat(),
-            period_end=date(end.year, 12, 31).isoformat(),
+            period_end=peak_to.isoformat(),
             metric="ship_on_time_rate",
             expected={
                 "direction": "below",
@@ -108,7 +116,8 @@ def build_problems(
             },
             details={
                 "measured_by": "due date per same_day_before_cutoff; late ids = orders due "
-                "in the peak window whose complete shipment came after the due date"
+                "in a peak window whose complete shipment came after the due date",
+                "peak_windows": [[a.isoformat(), b.isoformat()] for a, b in windows],
             },
         ),
         _drift(log, period),
@@ -211,7 +220,8 @@ def build_problems(
             details={"within_business_days": westcoast.no_first_scan_days},
         ),
     ]
-    return problems
+    # A problem that could not be planted (range without a peak, too few orders) is left out.
+    return [p for p in problems if p.ids_total > 0]
 
 
 def _drift(log: PlantedLog, period: tuple[str, str]) -> PlantedProblem:
