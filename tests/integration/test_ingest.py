@@ -276,3 +276,19 @@ def test_quoted_values_spanning_lines_keep_line_numbers_right(
     run = ingest_paths(store, [feedback], settings=settings)
     assert run.batches[0].stored == 1
     assert [r.line for r in run.batches[0].rejects] == [4]
+
+
+def test_a_windows_1252_export_is_read_and_said_so(
+    store: Store, settings: Settings, tmp_path: Path
+) -> None:
+    products = tmp_path / "products.csv"
+    products.write_bytes(
+        "sku,name,unit_cost\nSKU-1,Café crème mug,4.10\nSKU-2,Tee – navy,2.00\n".encode("cp1252")
+    )
+    run = ingest_paths(store, [products], settings=settings)
+    batch = run.batches[0]
+    assert (batch.stored, batch.quarantined) == (2, 0)
+    assert batch.message is not None
+    assert "Windows-1252" in batch.message
+    names = {r[0]: r[1] for r in rows(store, "products", "sku")}
+    assert names == {"SKU-1": "Café crème mug", "SKU-2": "Tee – navy"}

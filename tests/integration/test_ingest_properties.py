@@ -93,3 +93,56 @@ def test_ingest_is_idempotent_and_the_last_valid_version_wins(
             continue
         expected[(order_id, line_no)] = (sku.strip(), int(qty), Decimal(price) if price else None)
     assert {(r[0], r[1]): (r[2], r[3], r[4]) for r in stored} == expected
+
+
+VALID_ORDERS = (
+    "order_id,placed_at,channel,ship_to_country,ship_to_postal,service_level,"
+    "promised_delivery_date,order_value,currency,cancelled_at\n"
+    "o1,2026-03-01T10:00:00-06:00,web,US,90210,standard,2026-03-05,49.90,USD,\n"
+    'o2,2026-03-01 11:30,"web, app",US,10001,expedited,2026-03-03,20.00,usd,\n'
+    "o3,2026-03-02T08:00:00Z,web,GB,SW1A,standard,,5,GBP,2026-03-02T09:00:00Z\n"
+).encode()
+
+
+@st.composite
+def mangled_csv(draw: st.DrawFn) -> bytes:
+    """The valid file with random bytes cut, inserted or replaced."""
+    data = bytearray(VALID_ORDERS)
+    for _ in range(draw(st.integers(min_value=1, max_value=6))):
+        position = draw(st.integers(min_value=0, max_value=max(0, len(data) - 1)))
+        action = draw(st.sampled_from(["cut", "insert", "replace"]))
+        chunk = draw(
+            st.binary(min_size=1, max_size=6) | st.sampled_from([b'"', b",", b"\n", b"\r\n"])
+        )
+        if action == "cut":
+            del data[position : position + len(chunk)]
+        elif action == "insert":
+            data[position:position] = chunk
+        else:
+            data[position : position + len(chunk)] = chunk
+    return bytes(data)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mangled_csv())
+def test_mangled_files_never_crash_ingest(payload: bytes) -> None:
+    store = _store()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "orders.csv"
+        path.write_bytes(payload)
+        try:
+            run = ingest_paths(store, [path])
+            table = CANONICAL_TABLES["orders"]
+            with store.connect() as connection:
+                stored = connection.execute(sa.select(sa.func.count()).select_from(table)).scalar()
+        finally:
+            with store.begin() as connection:
+                for name in ("orders", "quarantine", "ingestion_batches"):
+                    connection.exec_driver_sql(f"DELETE FROM {name}")
+    batch = run.batches[0]
+    assert batch.status in {"landed", "failed"}
+    if batch.status == "failed":
+        assert batch.message
+        assert stored == 0
+    else:
+        assert stored == batch.stored

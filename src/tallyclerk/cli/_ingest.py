@@ -93,7 +93,8 @@ def print_run(run: IngestRun, title: str = "Ingestion") -> None:
     console.print(table)
     for b in run.batches:
         if b.message:
-            err_console.print(f"[red]{b.message}[/]")
+            colour = "red" if b.status == "failed" else "yellow"
+            err_console.print(f"[{colour}]{Path(b.source).name}: {b.message}[/]")
         if b.rejects:
             err_console.print(
                 f"[yellow]{Path(b.source).name}: {b.quarantined:,} record(s) quarantined[/]"

@@ -157,24 +157,23 @@ def demo(
     )
 
 
-def _print_planted(planted: object) -> None:
+def _print_planted(planted: dict[str, object]) -> None:
     table = Table(
         title="Problems planted in the demo data (what tallyclerk must find)", title_justify="left"
     )
     table.add_column("problem")
-    table.add_column("where")
-    table.add_column("details", overflow="fold")
-    items = planted.get("problems", planted) if isinstance(planted, dict) else planted
-    if isinstance(items, dict):
-        items = [
-            {"problem": k, **(v if isinstance(v, dict) else {"details": v})}
-            for k, v in items.items()
-        ]
-    for item in items if isinstance(items, list) else []:
-        if not isinstance(item, dict):
-            continue
-        name = str(item.get("problem") or item.get("kind") or item.get("name") or "")
-        where = " ".join(str(item[k]) for k in ("provider", "facility") if item.get(k))
-        details = str(item.get("description") or item.get("summary") or item.get("details") or "")
-        table.add_row(name, where, details)
+    table.add_column("provider / facility")
+    table.add_column("metric")
+    table.add_column("what happens", overflow="fold")
+    problems = planted.get("problems", [])
+    for item in problems if isinstance(problems, list) else []:
+        providers = ", ".join(item.get("provider_ids", []))
+        facilities = ", ".join(item.get("facility_ids", []))
+        where = f"{providers} / {facilities}" if facilities else providers
+        table.add_row(
+            str(item.get("name", "")),
+            where,
+            str(item.get("metric") or ""),
+            str(item.get("description", "")),
+        )
     console.print(table)

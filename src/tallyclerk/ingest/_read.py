@@ -8,6 +8,7 @@ be named by file and line. Rows that cannot even be split into columns are rejec
 from __future__ import annotations
 
 import bisect
+import codecs
 import csv
 import gzip
 import io
@@ -27,6 +28,7 @@ from tallyclerk.errors import InputError
 LINE = "_line"
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 _JSON_CHUNK_ROWS = 50_000
+_ENCODING_NAMES = {"cp1252": "Windows-1252 (cp1252)", "latin-1": "ISO-8859-1 (latin-1)"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,7 @@ class Chunk:
 
     table: pa.Table
     rejects: list[Reject] = field(default_factory=list)
+    note: str | None = None
 
 
 def file_format(path: Path) -> str | None:
@@ -127,8 +130,11 @@ def read_csv(
     block_size: int = 32 * 1024 * 1024,
 ) -> Iterator[Chunk]:
     """Stream a canonical CSV file as text chunks, rejecting rows with the wrong field count."""
+    shape = _scan(path)
     with _open_binary(path) as probe:
-        first = probe.readline().decode("utf-8-sig", errors="replace")
+        first = probe.readline().decode(
+            "utf-8-sig" if shape.encoding == "utf-8" else shape.encoding, errors="replace"
+        )
     if not first.strip():
         raise InputError(f"{source}: line 1: the file is empty; a header row is expected")
     header = _normalize_header(next(csv.reader([first])))
@@ -153,7 +159,11 @@ def read_csv(
         return "skip"
 
     read_options = pa_csv.ReadOptions(
-        column_names=header, skip_rows=1, block_size=block_size, use_threads=False
+        column_names=header,
+        skip_rows=1,
+        block_size=block_size,
+        use_threads=False,
+        encoding=shape.encoding,
     )
     parse_options = pa_csv.ParseOptions(
         newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=on_invalid
@@ -164,8 +174,7 @@ def read_csv(
         quoted_strings_can_be_null=True,
         null_values=[""],
     )
-    multiline = _has_multiline_values(path)
-    record_lines = _record_start_lines(path) if multiline else None
+    record_lines = _record_start_lines(path, shape.encoding) if shape.multiline else None
     rows_seen = 0
     with _open_binary(path) as raw:
         stream = io.BufferedReader(_CountingReader(raw, on_bytes), buffer_size=1024 * 1024)
@@ -185,6 +194,8 @@ def read_csv(
                     lines = _lines_skipping(sorted(skipped), rows_seen, n)
                 rows_seen += n
                 chunk = Chunk(_as_kind_table(kind, table, lines), rejects=list(early))
+                if rows_seen == n and shape.encoding != "utf-8":
+                    chunk.note = f"not valid UTF-8: read as {_ENCODING_NAMES[shape.encoding]}"
                 early.clear()
                 yield chunk
         except pa.ArrowInvalid as exc:
@@ -207,24 +218,75 @@ def _lines_skipping(skipped: list[int], start_row: int, n: int) -> pa.Array:
     return pa.array(lines, pa.int64())
 
 
-def _has_multiline_values(path: Path) -> bool:
-    """Whether a quoted value spans lines (then line numbers need a record-aware count).
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What one pass over a CSV file tells before parsing it."""
 
-    A line with an odd number of quote characters leaves a quoted value open; escaped quotes
-    ("") keep the count even.
+    multiline: bool  # some quoted value spans lines
+    encoding: str  # utf-8; else cp1252, or latin-1 when even cp1252 fails
+
+
+def _scan(path: Path) -> _Shape:
+    """Check the encoding and whether quoted values span lines, in one pass of 8 MB blocks.
+
+    A line with an odd number of quote characters leaves a quoted value open (escaped quotes
+    "" keep the count even). Files that are not valid UTF-8 are, in practice, spreadsheet
+    exports in Windows-1252, which can encode any byte sequence we meet.
     """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    utf8 = True
+    multiline = False
+    pending = b""
     with _open_binary(path) as raw:
-        for line in raw:
-            if b'"' in line and line.count(b'"') % 2 == 1:
-                return True
-    return False
+        while block := raw.read(8 * 1024 * 1024):
+            if utf8:
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError:
+                    utf8 = False
+            if multiline:
+                if not utf8:
+                    break
+                continue
+            data = pending + block
+            cut = data.rfind(b"\n") + 1
+            complete, pending = data[:cut], data[cut:]
+            if b'"' in complete:
+                multiline = any(
+                    line.count(b'"') % 2 for line in complete.split(b"\n") if b'"' in line
+                )
+    if utf8:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            utf8 = False
+    if not multiline and pending.count(b'"') % 2:
+        multiline = True
+    return _Shape(multiline, "utf-8" if utf8 else _single_byte_encoding(path))
 
 
-def _record_start_lines(path: Path) -> list[int]:
+def _single_byte_encoding(path: Path) -> str:
+    """cp1252 when it decodes the file, else latin-1, which decodes any byte."""
+    decoder = codecs.getincrementaldecoder("cp1252")()
+    with _open_binary(path) as raw:
+        try:
+            while block := raw.read(8 * 1024 * 1024):
+                decoder.decode(block)
+        except UnicodeDecodeError:
+            return "latin-1"
+    return "cp1252"
+
+
+def _record_start_lines(path: Path, encoding: str) -> list[int]:
     """The line where each data record starts, counted with a record-aware CSV reader."""
     starts: list[int] = []
     with _open_binary(path) as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+        text = io.TextIOWrapper(
+            raw,
+            encoding="utf-8-sig" if encoding == "utf-8" else encoding,
+            errors="replace",
+            newline="",
+        )
         reader = csv.reader(text)
         previous_end = 1
         for index, _row in enumerate(reader):

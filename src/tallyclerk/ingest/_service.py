@@ -163,8 +163,11 @@ def ingest_file(
             totals = MergeCounts()
             quarantined = 0
             sample: list[Reject] = []
+            notes: list[str] = []
             try:
                 for chunk in _chunks(path, kind, source, fmt, on_bytes, settings):
+                    if chunk.note:
+                        notes.append(chunk.note)
                     good, bad = validator.validate(chunk.table)
                     counts, orphans = merger.merge(good)
                     totals.add(counts)
@@ -194,6 +197,7 @@ def ingest_file(
                 updated=totals.updated,
                 duplicate=totals.duplicate,
                 quarantined=quarantined,
+                message="; ".join(notes) or None,
             )
     except InputError as exc:
         return _record_failure(store, path, kind, fmt, source, facts, str(exc), replay_of)
@@ -207,6 +211,7 @@ def ingest_file(
         totals.duplicate,
         quarantined,
         sample,
+        message="; ".join(notes) or None,
         replayed=replayed,
     )
 
