@@ -96,12 +96,12 @@ def test_ingest_is_idempotent_and_the_last_valid_version_wins(
 
 
 VALID_ORDERS = (
-    "order_id,placed_at,channel,ship_to_country,ship_to_postal,service_level,"
-    "promised_delivery_date,order_value,currency,cancelled_at\n"
-    "o1,2026-03-01T10:00:00-06:00,web,US,90210,standard,2026-03-05,49.90,USD,\n"
-    'o2,2026-03-01 11:30,"web, app",US,10001,expedited,2026-03-03,20.00,usd,\n'
-    "o3,2026-03-02T08:00:00Z,web,GB,SW1A,standard,,5,GBP,2026-03-02T09:00:00Z\n"
-).encode()
+    b"order_id,placed_at,channel,ship_to_country,ship_to_postal,service_level,"
+    b"promised_delivery_date,order_value,currency,cancelled_at\n"
+    b"o1,2026-03-01T10:00:00-06:00,web,US,90210,standard,2026-03-05,49.90,USD,\n"
+    b'o2,2026-03-01 11:30,"web, app",US,10001,expedited,2026-03-03,20.00,usd,\n'
+    b"o3,2026-03-02T08:00:00Z,web,GB,SW1A,standard,,5,GBP,2026-03-02T09:00:00Z\n"
+)
 
 
 @st.composite
