@@ -12,11 +12,12 @@ import json
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from tallyclerk.domain import KINDS_BY_NAME, Kind
 from tallyclerk.ingest._read import LINE, Reject
-from tallyclerk.store.bulk import append_arrow, quote
+from tallyclerk.store.bulk import append_arrow, driver_connection, quote
 from tallyclerk.store.schema import LINEAGE_COLUMN
 
 STAGE = "_tallyclerk_stage"
@@ -47,42 +48,88 @@ def _differs(kind: Kind, left: str, right: str) -> str:
 
 
 class Merger:
-    """Merges validated chunks of one kind into its table inside the caller's transaction."""
+    """Merges validated chunks of one kind into its table inside the caller's transaction.
+
+    The chunk is staged where the database can join it with the stored table: on DuckDB the
+    Arrow table itself is scanned (no copy), on PostgreSQL it is copied into a temporary
+    table. Rows refused on the way are dropped from the stage the same two ways.
+    """
 
     def __init__(self, connection: sa.Connection, kind: Kind, batch_id: int) -> None:
         self.connection = connection
         self.kind = kind
         self.batch_id = batch_id
-        self._stage_ready = False
+        self._arrow_stage = connection.dialect.name == "duckdb"
+        self._staged: pa.Table | None = None
+        self._stage_table_ready = False
 
-    def _ensure_stage(self) -> None:
-        if self._stage_ready:
+    # -- the stage -------------------------------------------------------------------------
+
+    def _load_stage(self, good: pa.Table) -> None:
+        if self._arrow_stage:
+            self._staged = good
+            driver_connection(self.connection).register(STAGE, good)
             return
         exec_ = self.connection.exec_driver_sql
-        exec_(f"DROP TABLE IF EXISTS {STAGE}")
-        columns = ", ".join(quote(c) for c in self.kind.column_names)
-        exec_(
-            f"CREATE TEMPORARY TABLE {STAGE} AS SELECT {columns}, CAST(NULL AS BIGINT) AS {LINE} "
-            f"FROM {quote(self.kind.name)} WHERE 1 = 0"
-        )
-        self._stage_ready = True
+        if not self._stage_table_ready:
+            exec_(f"DROP TABLE IF EXISTS {STAGE}")
+            columns = ", ".join(quote(c) for c in self.kind.column_names)
+            exec_(
+                f"CREATE TEMPORARY TABLE {STAGE} AS SELECT {columns}, "
+                f"CAST(NULL AS BIGINT) AS {LINE} FROM {quote(self.kind.name)} WHERE 1 = 0"
+            )
+            self._stage_table_ready = True
+        append_arrow(self.connection, STAGE, good)
+
+    def _drop_from_stage(self, condition: str) -> None:
+        """Remove the staged rows meeting an SQL condition on the stage."""
+        if not self._arrow_stage:
+            self.connection.exec_driver_sql(f"DELETE FROM {STAGE} WHERE {condition}")
+            return
+        assert self._staged is not None
+        lines = [
+            line
+            for (line,) in self.connection.exec_driver_sql(
+                f"SELECT {LINE} FROM {STAGE} WHERE {condition}"
+            )
+        ]
+        if lines:
+            keep = pc.invert(pc.is_in(self._staged.column(LINE), pa.array(lines, pa.int64())))
+            self._load_stage(self._staged.filter(keep))
+
+    def _staged_rows(self) -> int:
+        if self._arrow_stage:
+            assert self._staged is not None
+            return int(self._staged.num_rows)
+        return int(self.connection.exec_driver_sql(f"SELECT count(*) FROM {STAGE}").scalar_one())
+
+    def _clear_stage(self) -> None:
+        if self._arrow_stage:
+            if self._staged is not None:
+                driver_connection(self.connection).unregister(STAGE)
+                self._staged = None
+            return
+        self.connection.exec_driver_sql(f"DELETE FROM {STAGE}")
 
     def close(self) -> None:
-        """Drop the staging table."""
-        if self._stage_ready:
+        """Release the stage."""
+        if self._arrow_stage:
+            self._clear_stage()
+        elif self._stage_table_ready:
             self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS {STAGE}")
-            self._stage_ready = False
+            self._stage_table_ready = False
+
+    # -- the merge -------------------------------------------------------------------------
 
     def merge(self, good: pa.Table) -> tuple[MergeCounts, list[Reject]]:
         """Write one chunk of validated rows; returns counts and rows refused for a reference."""
         counts = MergeCounts()
         if good.num_rows == 0:
             return counts, []
-        self._ensure_stage()
         exec_ = self.connection.exec_driver_sql
         kind = self.kind
         target = quote(kind.name)
-        append_arrow(self.connection, STAGE, good)
+        self._load_stage(good)
         rejects = self._reject_unknown_parents()
 
         # Within one file the last occurrence of a key wins; the earlier ones are counted as
@@ -97,19 +144,26 @@ class Merger:
         )
         if repeated:
             counts.duplicate += repeated
-            exec_(
-                f"DELETE FROM {STAGE} WHERE EXISTS (SELECT 1 FROM {STAGE} k "
+            self._drop_from_stage(
+                f"EXISTS (SELECT 1 FROM {STAGE} k "
                 f"WHERE {_join(kind, STAGE, 'k')} AND k.{LINE} > {STAGE}.{LINE})"
             )
 
-        first_key = quote(kind.key[0])
-        new, same, changed = exec_(
-            f"SELECT count(*) FILTER (WHERE t.{first_key} IS NULL), "
-            f"count(*) FILTER (WHERE t.{first_key} IS NOT NULL "
-            f"AND NOT {_differs(kind, 's', 't')}), "
-            f"count(*) FILTER (WHERE t.{first_key} IS NOT NULL AND {_differs(kind, 's', 't')}) "
-            f"FROM {STAGE} s LEFT JOIN {target} t ON {_join(kind, 's', 't')}"
-        ).one()
+        # Most chunks of a first load meet no stored key; a semi-join says so cheaply before
+        # the column-by-column comparison runs.
+        matched = int(
+            exec_(
+                f"SELECT count(*) FROM {STAGE} s "
+                f"WHERE EXISTS (SELECT 1 FROM {target} t WHERE {_join(kind, 't', 's')})"
+            ).scalar_one()
+        )
+        new, same, changed = self._staged_rows() - matched, 0, 0
+        if matched:
+            same, changed = exec_(
+                f"SELECT count(*) FILTER (WHERE NOT {_differs(kind, 's', 't')}), "
+                f"count(*) FILTER (WHERE {_differs(kind, 's', 't')}) "
+                f"FROM {STAGE} s JOIN {target} t ON {_join(kind, 's', 't')}"
+            ).one()
         if changed:
             assignments = ", ".join(f"{quote(c)} = s.{quote(c)}" for c in kind.value_columns)
             exec_(
@@ -127,7 +181,7 @@ class Merger:
                     f" WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {_join(kind, 't', 's')})"
                 )
             exec_(insert)
-        exec_(f"DELETE FROM {STAGE}")
+        self._clear_stage()
         counts.stored += int(new)
         counts.duplicate += int(same)
         counts.updated += int(changed)
@@ -163,5 +217,5 @@ class Merger:
                         json.dumps(record),
                     )
                 )
-            exec_(f"DELETE FROM {STAGE} WHERE {missing}")
+            self._drop_from_stage(missing)
         return rejects

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import Empty, Full, Queue
+from typing import cast
 
 from tallyclerk.domain import KINDS, KINDS_BY_NAME, Kind
 from tallyclerk.errors import InputError
@@ -128,6 +131,58 @@ def _chunks(
     return read_jsonl(path, kind, source, on_bytes)
 
 
+_DONE = object()
+
+
+class _Prefetcher:
+    """Read chunks on a worker thread, ahead of the chunk being checked and merged.
+
+    Parsing (pyarrow) and the SQL work (DuckDB, the database) release the GIL, so they
+    overlap on a second core; the reader starts at once, while the raw bytes are archived.
+    Errors of the reader surface in the consumer.
+    """
+
+    def __init__(self, chunks: Iterator[Chunk]) -> None:
+        self._queue: Queue[object] = Queue(maxsize=1)
+        self._stop = threading.Event()
+        self._chunks = chunks
+        self._worker = threading.Thread(target=self._produce, name="tallyclerk-reader", daemon=True)
+        self._worker.start()
+
+    def _produce(self) -> None:
+        try:
+            for chunk in self._chunks:
+                while not self._stop.is_set():
+                    try:
+                        self._queue.put(chunk, timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if self._stop.is_set():
+                    return
+            self._queue.put(_DONE)
+        except BaseException as exc:  # handed over to the consuming thread
+            self._queue.put(exc)
+
+    def __iter__(self) -> Iterator[Chunk]:
+        while True:
+            item = self._queue.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield cast(Chunk, item)
+
+    def close(self) -> None:
+        """Stop the reader (when the consumer gives up early) and wait for it."""
+        self._stop.set()
+        while self._worker.is_alive():
+            try:
+                self._queue.get_nowait()
+            except Empty:
+                self._worker.join(timeout=0.1)
+
+
 def ingest_file(
     store: Store,
     path: Path,
@@ -144,6 +199,7 @@ def ingest_file(
     fmt = file_format(path) or "csv"
     source = source or str(path.resolve())
     facts = _archive.digest_file(path)
+    reader = _Prefetcher(_chunks(path, kind, source, fmt, on_bytes, settings))
     try:
         with store.begin() as connection:
             batch_id = _repository.start_batch(
@@ -165,7 +221,7 @@ def ingest_file(
             sample: list[Reject] = []
             notes: list[str] = []
             try:
-                for chunk in _chunks(path, kind, source, fmt, on_bytes, settings):
+                for chunk in reader:
                     if chunk.note:
                         notes.append(chunk.note)
                     good, bad = validator.validate(chunk.table)
@@ -200,7 +256,10 @@ def ingest_file(
                 message="; ".join(notes) or None,
             )
     except InputError as exc:
+        reader.close()
         return _record_failure(store, path, kind, fmt, source, facts, str(exc), replay_of)
+    finally:
+        reader.close()
     return BatchReport(
         source,
         kind.name,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from tallyclerk.domain import Column, ColumnType, Kind
 from tallyclerk.ingest._read import LINE, Reject
@@ -49,6 +50,7 @@ class _Rule:
 
 def _rule(column: Column) -> _Rule:
     raw = f"r_{column.name}"
+    typed = f"v_{column.name}"  # the typed value, computed once in the query's middle layer
     shown = _shown(raw)
     name = column.name
     problems: list[tuple[str, str]] = []
@@ -60,7 +62,7 @@ def _rule(column: Column) -> _Rule:
             f"CASE WHEN regexp_full_match({raw}, '{_INTEGER}') THEN TRY_CAST({raw} AS BIGINT) END"
         )
         problems.append(
-            (f"{raw} IS NOT NULL AND ({value}) IS NULL", f"{shown} || ' is not a whole number'")
+            (f"{raw} IS NOT NULL AND {typed} IS NULL", f"{shown} || ' is not a whole number'")
         )
     elif t is ColumnType.DECIMAL:
         value = (
@@ -68,7 +70,7 @@ def _rule(column: Column) -> _Rule:
             f"THEN TRY_CAST({raw} AS DECIMAL(18, 4)) END"
         )
         problems.append(
-            (f"{raw} IS NOT NULL AND ({value}) IS NULL", f"{shown} || ' is not a decimal number'")
+            (f"{raw} IS NOT NULL AND {typed} IS NULL", f"{shown} || ' is not a decimal number'")
         )
     elif t is ColumnType.FLOAT:
         value = (
@@ -76,7 +78,7 @@ def _rule(column: Column) -> _Rule:
             f"THEN TRY_CAST({raw} AS DOUBLE) END"
         )
         problems.append(
-            (f"{raw} IS NOT NULL AND ({value}) IS NULL", f"{shown} || ' is not a number'")
+            (f"{raw} IS NOT NULL AND {typed} IS NULL", f"{shown} || ' is not a number'")
         )
     elif t is ColumnType.TIMESTAMP:
         value = (
@@ -85,7 +87,7 @@ def _rule(column: Column) -> _Rule:
         )
         problems.append(
             (
-                f"{raw} IS NOT NULL AND ({value}) IS NULL",
+                f"{raw} IS NOT NULL AND {typed} IS NULL",
                 f"{shown} || ' is not an ISO 8601 timestamp (e.g. 2026-03-09T10:15:00-07:00)'",
             )
         )
@@ -93,7 +95,7 @@ def _rule(column: Column) -> _Rule:
         value = f"CASE WHEN regexp_full_match({raw}, '{_DATE}') THEN TRY_CAST({raw} AS DATE) END"
         problems.append(
             (
-                f"{raw} IS NOT NULL AND ({value}) IS NULL",
+                f"{raw} IS NOT NULL AND {typed} IS NULL",
                 f"{shown} || ' is not a date (YYYY-MM-DD)'",
             )
         )
@@ -105,14 +107,14 @@ def _rule(column: Column) -> _Rule:
             f"WHEN lower({raw}) IN ({falses}) THEN FALSE END"
         )
         problems.append(
-            (f"{raw} IS NOT NULL AND ({value}) IS NULL", f"{shown} || ' is not true or false'")
+            (f"{raw} IS NOT NULL AND {typed} IS NULL", f"{shown} || ' is not true or false'")
         )
     elif t is ColumnType.CODE:
         allowed = ", ".join(_lit(v) for v in column.vocabulary)
         value = f"CASE WHEN lower({raw}) IN ({allowed}) THEN lower({raw}) END"
         problems.append(
             (
-                f"{raw} IS NOT NULL AND ({value}) IS NULL",
+                f"{raw} IS NOT NULL AND {typed} IS NULL",
                 f"{shown} || ' is not one of ' || {_lit(', '.join(column.vocabulary))}",
             )
         )
@@ -135,7 +137,7 @@ def _rule(column: Column) -> _Rule:
         value = f"CASE WHEN regexp_full_match(upper({raw}), '[A-Z]{{3}}') THEN upper({raw}) END"
         problems.append(
             (
-                f"{raw} IS NOT NULL AND ({value}) IS NULL",
+                f"{raw} IS NOT NULL AND {typed} IS NULL",
                 f"{shown} || ' is not a three-letter currency code'",
             )
         )
@@ -148,11 +150,11 @@ def _rule(column: Column) -> _Rule:
             message = f"{shown} || ' is negative'"
         else:
             message = f"{shown} || ' is below the minimum of {column.minimum}'"
-        problems.append((f"({value}) < {column.minimum}", message))
+        problems.append((f"{typed} < {column.minimum}", message))
     if column.maximum is not None:
         problems.append(
             (
-                (f"({value}) > {column.maximum}"),
+                (f"{typed} > {column.maximum}"),
                 f"{shown} || ' is above the maximum of {column.maximum}'",
             )
         )
@@ -161,27 +163,36 @@ def _rule(column: Column) -> _Rule:
 
 
 def validation_sql(kind: Kind, source_view: str) -> str:
-    """The query that types every column of `source_view` and lists each row's problems."""
+    """The query that types every column of `source_view` and lists each row's problems.
+
+    Three layers: trimmed text (r_*), typed values (v_*), then the checks, which read the
+    typed values instead of recomputing them; messages are built only for failing rows.
+    """
     trimmed = ", ".join(f"nullif(trim({_q(c.name)}), '') AS r_{c.name}" for c in kind.columns)
     rules = {c.name: _rule(c) for c in kind.columns}
-    values = ", ".join(f"{rules[c.name].value} AS {_q(c.name)}" for c in kind.columns)
+    raws = ", ".join(f"r_{c.name}" for c in kind.columns)
+    typed = ", ".join(f"{rules[c.name].value} AS v_{c.name}" for c in kind.columns)
     conditions = [(cond, msg, name) for name, rule in rules.items() for cond, msg in rule.problems]
+    outputs = ", ".join(f"v_{c.name} AS {_q(c.name)}" for c in kind.columns)
     if conditions:
+        failing = " OR ".join(f"({c})" for c, _, _ in conditions)
         errors = (
-            "concat_ws('; ', "
+            "CASE WHEN _failing THEN concat_ws('; ', "
             + ", ".join(f"CASE WHEN {c} THEN {m} END" for c, m, _ in conditions)
-            + ")"
+            + ") END"
         )
         first = (
-            "coalesce("
+            "CASE WHEN _failing THEN coalesce("
             + ", ".join(f"CASE WHEN {c} THEN {_lit(n)} END" for c, _, n in conditions)
-            + ")"
+            + ") END"
         )
     else:
-        errors, first = "''", "NULL"
+        failing, errors, first = "FALSE", "NULL", "NULL"
     return (
-        f"SELECT {LINE}, {values}, nullif({errors}, '') AS {ERRORS}, {first} AS {FIRST_BAD} "
-        f"FROM (SELECT {LINE}, {TZ}, {trimmed} FROM {source_view})"
+        f"SELECT {LINE}, {outputs}, {errors} AS {ERRORS}, {first} AS {FIRST_BAD} FROM ("
+        f"SELECT *, coalesce({failing}, FALSE) AS _failing FROM ("
+        f"SELECT {LINE}, {raws}, {typed} FROM ("
+        f"SELECT {LINE}, {TZ}, {trimmed} FROM {source_view})))"
     )
 
 
@@ -190,7 +201,7 @@ def raw_record_sql(kind: Kind, source_view: str, lines_table: str) -> str:
     fields = ", ".join(f"{_q(c.name)} := nullif(trim({_q(c.name)}), '')" for c in kind.columns)
     return (
         f"SELECT {LINE}, CAST(to_json(struct_pack({fields})) AS VARCHAR) FROM {source_view} "
-        f"WHERE {LINE} IN (SELECT {LINE} FROM {lines_table} WHERE {ERRORS} IS NOT NULL)"
+        f"WHERE {LINE} IN (SELECT {LINE} FROM {lines_table})"
     )
 
 
@@ -210,7 +221,7 @@ class Validator:
             )
         self._default_tz = default_timezone
         self._sql = validation_sql(kind, "_with_tz")
-        self._raw_sql = raw_record_sql(kind, "_chunk", "_checked")
+        self._raw_sql = raw_record_sql(kind, "_chunk", "_bad_lines")
 
     def close(self) -> None:
         """Free the in-process engine."""
@@ -232,16 +243,28 @@ class Validator:
                     "CREATE OR REPLACE TEMP VIEW _with_tz AS "
                     f"SELECT *, {_lit(self._default_tz)} AS {TZ} FROM _chunk"
                 )
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {self._sql}")
-            names = ", ".join([LINE, *(_q(n) for n in self.kind.column_names)])
-            good = con.execute(
-                f"SELECT {names} FROM _checked WHERE {ERRORS} IS NULL"
-            ).to_arrow_table()
-            bad_rows = con.execute(
-                f"SELECT {LINE}, {FIRST_BAD}, {ERRORS} FROM _checked "
-                f"WHERE {ERRORS} IS NOT NULL ORDER BY {LINE}"
-            ).fetchall()
-            raw = dict(con.execute(self._raw_sql).fetchall()) if bad_rows else {}
+            # One pass: every row typed, with its problems; the split happens in Arrow.
+            checked = con.execute(self._sql).to_arrow_table()
+            bad_mask = pc.is_valid(checked.column(ERRORS))
+            bad_rows: list[tuple[int, str | None, str]] = []
+            raw: dict[int, str] = {}
+            if pc.any(bad_mask).as_py():
+                bad = checked.filter(bad_mask).select([LINE, FIRST_BAD, ERRORS]).sort_by(LINE)
+                bad_rows = list(
+                    zip(
+                        bad.column(LINE).to_pylist(),
+                        bad.column(FIRST_BAD).to_pylist(),
+                        bad.column(ERRORS).to_pylist(),
+                        strict=True,
+                    )
+                )
+                con.register("_bad_lines", bad.select([LINE]))
+                try:
+                    raw = dict(con.execute(self._raw_sql).fetchall())
+                finally:
+                    con.unregister("_bad_lines")
+                checked = checked.filter(pc.invert(bad_mask))
+            good = checked.select([LINE, *self.kind.column_names])
         finally:
             con.unregister("_chunk")
         rejects = [Reject(line, column, reason, raw.get(line)) for line, column, reason in bad_rows]
