@@ -20,6 +20,7 @@ COMMANDS = [
     ["status"],
     ["ingest"],
     ["batches"],
+    ["replay"],
     ["simulate"],
     ["demo"],
     ["quarantine", "list"],
@@ -143,3 +144,16 @@ def test_init_creates_then_reports_up_to_date(duckdb_url: str) -> None:
     assert "Created the store" in first.output
     second = runner.invoke(app, ["--db", duckdb_url, "init"])
     assert "is up to date" in second.output
+
+
+def test_replay_a_batch_from_the_archive(duckdb_url: str, tmp_path: Path) -> None:
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order_id,placed_at\no1,2026-03-01T10:00:00Z\n")
+    assert runner.invoke(app, ["--db", duckdb_url, "ingest", str(orders)]).exit_code == 0
+    orders.unlink()
+    result = runner.invoke(app, ["--db", duckdb_url, "replay", "1"])
+    assert result.exit_code == 0, result.output
+    assert "orders.csv" in result.output
+    missing = runner.invoke(app, ["--db", duckdb_url, "replay", "99"])
+    assert missing.exit_code == 2
+    assert "there is no batch 99" in missing.output

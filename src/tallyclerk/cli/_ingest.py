@@ -12,7 +12,13 @@ from rich.table import Table
 
 from tallyclerk.cli._common import byte_progress, console, err_console, store_session, user_errors
 from tallyclerk.domain import KINDS_BY_NAME, Kind
-from tallyclerk.ingest import IngestRun, ingest_paths, kind_name_from_path, recent_batches
+from tallyclerk.ingest import (
+    IngestRun,
+    ingest_paths,
+    kind_name_from_path,
+    recent_batches,
+    replay_batch,
+)
 
 log = logging.getLogger("tallyclerk.ingest")
 
@@ -148,3 +154,22 @@ def batches(
             row.status if not row.message else f"{row.status}: {row.message[:60]}",
         )
     console.print(table)
+
+
+def replay(
+    batch_ids: Annotated[list[int], typer.Argument(help="Batch ids (see tallyclerk batches).")],
+) -> None:
+    """Ingest the archived bytes of earlier batches again, as new batches.
+
+    Every file is archived as it arrived, so a batch can be replayed after the source is
+    gone: for instance once a contract gives its facility a time zone.
+
+    Example:
+
+      tallyclerk replay 12 13
+    """
+    with store_session() as store:
+        run = IngestRun(batches=[replay_batch(store, batch_id) for batch_id in batch_ids])
+    print_run(run, title="Replay")
+    if not run.ok:
+        raise typer.Exit(1)

@@ -16,6 +16,7 @@ from tallyclerk.ingest._service import (
     ingest_file,
     ingest_paths,
     plan_files,
+    replay_batch,
     replay_quarantine,
     resolve_kind,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "list_quarantine",
     "plan_files",
     "recent_batches",
+    "replay_batch",
     "replay_quarantine",
     "resolve_kind",
 ]

@@ -251,3 +251,12 @@ def recent_batches(connection: sa.Connection, limit: int = 20) -> list[BatchRow]
         .limit(limit)
     )
     return [BatchRow(*row) for row in rows]
+
+
+def batch_payload(connection: sa.Connection, batch_id: int) -> tuple[str, str, str | None] | None:
+    """(source, kind, payload sha256) of a batch, or None when there is no such batch."""
+    b = ingestion_batches.c
+    row = connection.execute(
+        sa.select(b.source, b.kind, b.payload_sha256).where(b.batch_id == batch_id)
+    ).first()
+    return None if row is None else (str(row[0]), str(row[1]), row[2])

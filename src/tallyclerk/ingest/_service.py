@@ -390,3 +390,31 @@ def replay_quarantine(
                 )
             )
     return run
+
+
+def replay_batch(store: Store, batch_id: int, *, settings: Settings | None = None) -> BatchReport:
+    """Ingest the archived bytes of an earlier batch again, as a new batch of the same source.
+
+    Useful after a fix to tallyclerk itself or to reference data (a contract that gives a
+    facility its time zone): the archive holds exactly what arrived.
+    """
+    with store.connect() as connection:
+        found = _repository.batch_payload(connection, batch_id)
+    if found is None:
+        raise InputError(f"there is no batch {batch_id} (see 'tallyclerk batches')")
+    source, kind_name, sha256 = found
+    if sha256 is None:
+        raise InputError(f"batch {batch_id} has no archived payload to replay")
+    with tempfile.TemporaryDirectory(prefix="tallyclerk-replay-") as tmp:
+        restored = Path(tmp) / Path(source).name
+        with store.connect() as connection:
+            if not _archive.restore(connection, sha256, restored):
+                raise InputError(f"the archived payload of batch {batch_id} is missing")
+        return ingest_file(
+            store,
+            restored,
+            KINDS_BY_NAME[kind_name],
+            settings=settings,
+            source=source,
+            replay_of=batch_id,
+        )
