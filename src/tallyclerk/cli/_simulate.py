@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import sqlalchemy as sa
 import typer
+from rich.padding import Padding
 from rich.table import Table
 
 from tallyclerk.cli._common import console, count_progress, err_console, state, store_session
@@ -158,22 +159,11 @@ def demo(
 
 
 def _print_planted(planted: dict[str, object]) -> None:
-    table = Table(
-        title="Problems planted in the demo data (what tallyclerk must find)", title_justify="left"
-    )
-    table.add_column("problem")
-    table.add_column("provider / facility")
-    table.add_column("metric")
-    table.add_column("what happens", overflow="fold")
+    console.print("\n[bold]Problems planted in the demo data[/] (what tallyclerk must find):")
     problems = planted.get("problems", [])
     for item in problems if isinstance(problems, list) else []:
-        providers = ", ".join(item.get("provider_ids", []))
-        facilities = ", ".join(item.get("facility_ids", []))
-        where = f"{providers} / {facilities}" if facilities else providers
-        table.add_row(
-            str(item.get("name", "")),
-            where,
-            str(item.get("metric") or ""),
-            str(item.get("description", "")),
-        )
-    console.print(table)
+        where = ", ".join(item.get("provider_ids", []))
+        metric = item.get("metric")
+        label = f"{where}; {metric}" if metric else where
+        console.print(f"  [bold]{item.get('name', '')}[/] [dim]({label})[/]")
+        console.print(Padding(str(item.get("description", "")), (0, 0, 0, 4)))
