@@ -103,7 +103,7 @@ def test_export_parquet_writes_every_table(duckdb_url: str, tmp_path: Path) -> N
     out = tmp_path / "parquet"
     result = runner.invoke(app, ["--db", duckdb_url, "export", "parquet", str(out)])
     assert result.exit_code == 0, result.output
-    assert len(list(out.glob("*.parquet"))) == 14
+    assert len(list(out.glob("*.parquet"))) == 15
     table = pq.read_table(out / "orders.parquet")
     assert table.num_rows == 1
     assert str(table.schema.field("order_value").type) == "decimal128(18, 4)"

@@ -43,8 +43,8 @@ def test_export_writes_every_table_with_the_canonical_schema(
 ) -> None:
     _load(store, demo_data)
     written = export_parquet(store, tmp_path / "parquet")
-    assert [w.kind for w in written] == [k.name for k in KINDS]
-    for item, kind in zip(written, KINDS, strict=True):
+    assert [w.kind for w in written] == [*(k.name for k in KINDS), "disputes"]
+    for item, kind in zip(written, KINDS, strict=False):
         table = pq.read_table(item.path)
         assert table.schema == arrow_schema(kind)
         assert item.rows == table.num_rows == _csv_rows(demo_data / f"{kind.name}.csv")
@@ -63,7 +63,7 @@ def test_duckdb_and_postgres_export_identical_tables(
         finally:
             store.close()
         exported[name] = tmp_path / name
-    for kind in KINDS:
-        left = pq.read_table(exported["duckdb"] / f"{kind.name}.parquet")
-        right = pq.read_table(exported["postgres"] / f"{kind.name}.parquet")
-        assert left.equals(right), kind.name
+    for name in [*(k.name for k in KINDS), "disputes"]:
+        left = pq.read_table(exported["duckdb"] / f"{name}.parquet")
+        right = pq.read_table(exported["postgres"] / f"{name}.parquet")
+        assert left.equals(right), name

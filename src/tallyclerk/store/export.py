@@ -43,26 +43,52 @@ class ExportedTable:
     rows: int
 
 
+# Tables beside the canonical kinds that analytics read too (the dispute response KPI).
+DISPUTES_SCHEMA = pa.schema(
+    [
+        ("dispute_id", pa.string()),
+        ("provider_id", pa.string()),
+        ("opened_at", pa.timestamp("us", tz="UTC")),
+        ("subject", pa.string()),
+        ("reference", pa.string()),
+        ("amount", pa.decimal128(18, 4)),
+        ("currency", pa.string()),
+        ("status", pa.string()),
+        ("responded_at", pa.timestamp("us", tz="UTC")),
+        ("resolved_at", pa.timestamp("us", tz="UTC")),
+        ("resolution", pa.string()),
+    ]
+)
+EXTRA_TABLES: dict[str, tuple[pa.Schema, tuple[str, ...]]] = {
+    "disputes": (DISPUTES_SCHEMA, ("dispute_id",)),
+}
+
+
 def export_parquet(
     store: Store, out_dir: Path, *, on_table: Callable[[str], None] | None = None
 ) -> list[ExportedTable]:
-    """Write every canonical table to `out_dir/<kind>.parquet` (streamed, bounded memory)."""
+    """Write every canonical table (and the disputes) to `out_dir/<name>.parquet`, streamed."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
+    tables: list[tuple[str, pa.Schema, tuple[str, ...]]] = [
+        (k.name, arrow_schema(k), k.key) for k in KINDS
+    ]
+    tables += [(name, schema, key) for name, (schema, key) in EXTRA_TABLES.items()]
     with store.connect() as connection:
-        for kind in KINDS:
+        for name, schema, key in tables:
             if on_table is not None:
-                on_table(kind.name)
-            path = out_dir / f"{kind.name}.parquet"
-            rows = _write_table(connection, kind, path)
-            written.append(ExportedTable(kind.name, path, rows))
+                on_table(name)
+            path = out_dir / f"{name}.parquet"
+            rows = _write_table(connection, name, schema, key, path)
+            written.append(ExportedTable(name, path, rows))
     return written
 
 
-def _write_table(connection: sa.Connection, kind: Kind, path: Path) -> int:
-    schema = arrow_schema(kind)
-    order = ", ".join(quote(k) for k in kind.key)
-    sql = f"SELECT {column_list(kind.column_names)} FROM {quote(kind.name)} ORDER BY {order}"
+def _write_table(
+    connection: sa.Connection, name: str, schema: pa.Schema, key: tuple[str, ...], path: Path
+) -> int:
+    order = ", ".join(quote(k) for k in key)
+    sql = f"SELECT {column_list(schema.names)} FROM {quote(name)} ORDER BY {order}"
     rows = 0
     tmp = path.with_suffix(".parquet.tmp")
     with pq.ParquetWriter(tmp, schema) as writer:

@@ -151,3 +151,22 @@ contracts = sa.Table(
     sa.Column("source_text", sa.Text(), nullable=False),
     sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# Disputes: a brand's challenge of an invoice line or an SLA figure, answered by the 3PL.
+# The workflow arrives with the service; the table holds what the dispute response KPI
+# (dispute_response_on_time_rate) and invoice-audit findings need now.
+disputes = sa.Table(
+    "disputes",
+    metadata,
+    sa.Column("dispute_id", sa.String(), primary_key=True),
+    sa.Column("provider_id", sa.String(), nullable=False),
+    sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("subject", sa.String(), nullable=False),
+    sa.Column("reference", sa.String(), nullable=True),
+    sa.Column("amount", sa.Numeric(18, 4), nullable=True),
+    sa.Column("currency", sa.String(3), nullable=True),
+    sa.Column("status", sa.String(), nullable=False),
+    sa.Column("responded_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("resolution", sa.String(), nullable=True),
+)
