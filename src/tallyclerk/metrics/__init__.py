@@ -7,7 +7,16 @@ period on whichever engine the context holds (DuckDB, PostgreSQL, Spark).
 
 from __future__ import annotations
 
-from tallyclerk.metrics import _shipping  # noqa: F401  (registers the metrics)
+# Importing the definition modules registers their metrics, in catalogue order.
+from tallyclerk.metrics import (  # noqa: F401
+    _shipping,
+    _accuracy,
+    _inventory,
+    _deadlines,
+    _delivery,
+    _carrier,
+    _billing,
+)
 from tallyclerk.metrics._compute import (
     GRAINS,
     Grain,

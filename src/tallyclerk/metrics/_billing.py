@@ -1,0 +1,3 @@
+"""KPI definitions (being written)."""
+
+from __future__ import annotations
