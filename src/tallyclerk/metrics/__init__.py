@@ -7,15 +7,15 @@ period on whichever engine the context holds (DuckDB, PostgreSQL, Spark).
 
 from __future__ import annotations
 
-# Importing the definition modules registers their metrics, in catalogue order.
+# Importing the definition modules registers their metrics.
 from tallyclerk.metrics import (  # noqa: F401
-    _shipping,
     _accuracy,
-    _inventory,
+    _billing,
+    _carrier,
     _deadlines,
     _delivery,
-    _carrier,
-    _billing,
+    _inventory,
+    _shipping,
 )
 from tallyclerk.metrics._compute import (
     GRAINS,
@@ -29,10 +29,19 @@ from tallyclerk.metrics._compute import (
 from tallyclerk.metrics._context import MetricContext
 from tallyclerk.metrics._engines import ENGINES, Engine, open_context, spark_session
 from tallyclerk.metrics._frames import BRAND_FACILITY, Frames, build_frames, sites_from_contracts
-from tallyclerk.metrics._registry import ITEM_COLUMNS, REGISTRY, Metric, get_metric, register
+from tallyclerk.metrics._registry import (
+    CATALOGUE_ORDER,
+    ITEM_COLUMNS,
+    REGISTRY,
+    Metric,
+    catalogue,
+    get_metric,
+    register,
+)
 
 __all__ = [
     "BRAND_FACILITY",
+    "CATALOGUE_ORDER",
     "ENGINES",
     "GRAINS",
     "ITEM_COLUMNS",
@@ -45,6 +54,7 @@ __all__ = [
     "MetricResult",
     "aggregate",
     "build_frames",
+    "catalogue",
     "compute",
     "get_metric",
     "metric_items",

@@ -11,7 +11,7 @@ import ibis
 import ibis.expr.types as ir
 
 from tallyclerk.metrics._context import MetricContext
-from tallyclerk.metrics._registry import REGISTRY, Metric, get_metric
+from tallyclerk.metrics._registry import Metric, catalogue, get_metric
 
 Grain = Literal["month", "week", "day"]
 GRAINS: tuple[Grain, ...] = ("month", "week", "day")
@@ -87,7 +87,7 @@ def compute(
 ) -> list[MetricResult]:
     """Run metrics on the context's engine and return their figures, sorted."""
     results: list[MetricResult] = []
-    for name in names or list(REGISTRY):
+    for name in names or [m.name for m in catalogue()]:
         metric = get_metric(name)
         table = aggregate(
             ctx,
@@ -118,5 +118,6 @@ def compute(
                     ids=tuple(sorted(row.get("ids") or ())) if with_ids else (),
                 )
             )
-    results.sort(key=lambda r: (r.metric, r.provider_id, r.facility_id or "", r.period))
+    rank = {m.name: i for i, m in enumerate(catalogue())}
+    results.sort(key=lambda r: (rank[r.metric], r.provider_id, r.facility_id or "", r.period))
     return results

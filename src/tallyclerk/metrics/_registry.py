@@ -46,6 +46,29 @@ class Metric:
 
 REGISTRY: dict[str, Metric] = {}
 
+# The catalogue's order (DESIGN section 5): listings and scorecards follow it.
+CATALOGUE_ORDER = (
+    "ship_on_time_rate",
+    "order_cycle_hours_p50",
+    "order_cycle_hours_p90",
+    "order_accuracy_rate",
+    "inventory_accuracy_rate",
+    "dock_to_stock_on_time_rate",
+    "return_processing_on_time_rate",
+    "delivery_on_time_rate",
+    "damage_free_rate",
+    "perfect_order_rate",
+    "no_first_scan_rate",
+    "invoice_accuracy_rate",
+    "dispute_response_on_time_rate",
+)
+
+
+def catalogue() -> list[Metric]:
+    """Every registered metric, in the catalogue's order."""
+    rank = {name: i for i, name in enumerate(CATALOGUE_ORDER)}
+    return sorted(REGISTRY.values(), key=lambda m: (rank.get(m.name, len(rank)), m.name))
+
 
 def register(metric: Metric) -> Metric:
     """Add a metric to the catalogue (names are unique)."""
