@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from tallyclerk.cli import _contract, _ingest, _quarantine, _simulate, _store
+from tallyclerk.cli import _contract, _evaluate, _ingest, _quarantine, _simulate, _store
 from tallyclerk.cli._common import err_console, state
 
 app = typer.Typer(
@@ -42,6 +42,7 @@ app.command("status")(_store.status)
 app.command("ingest")(_ingest.ingest)
 app.command("batches")(_ingest.batches)
 app.command("replay")(_ingest.replay)
+app.command("evaluate")(_evaluate.evaluate_command)
 app.command("simulate")(_simulate.simulate_command)
 app.command("demo")(_simulate.demo)
 app.add_typer(_quarantine.app, name="quarantine")

@@ -170,3 +170,55 @@ disputes = sa.Table(
     sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("resolution", sa.String(), nullable=True),
 )
+
+# SLA evaluations: every run is kept, so re-evaluation after late data shows as a change.
+sla_run_id_seq = sa.Sequence("sla_run_id_seq", metadata=metadata)
+
+sla_runs = sa.Table(
+    "sla_runs",
+    metadata,
+    sa.Column(
+        "run_id",
+        sa.BigInteger(),
+        sla_run_id_seq,
+        server_default=sa.text("nextval('sla_run_id_seq')"),
+        primary_key=True,
+    ),
+    sa.Column("evaluated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("as_of", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("period", sa.Date(), nullable=False),
+    sa.Column("engine", sa.String(), nullable=False),
+)
+
+sla_results = sa.Table(
+    "sla_results",
+    metadata,
+    sa.Column("run_id", sa.BigInteger(), primary_key=True),
+    sa.Column("provider_id", sa.String(), primary_key=True),
+    sa.Column("metric", sa.String(), primary_key=True),
+    sa.Column("segment_from", sa.Date(), primary_key=True),
+    sa.Column("segment_to", sa.Date(), nullable=False),
+    sa.Column("segment", sa.String(), nullable=False),
+    sa.Column("period", sa.Date(), nullable=False),
+    sa.Column("value", sa.Double(), nullable=True),
+    sa.Column("numerator", sa.BigInteger(), nullable=False),
+    sa.Column("denominator", sa.BigInteger(), nullable=False),
+    sa.Column("excluded", sa.BigInteger(), nullable=False),
+    sa.Column("threshold", sa.Double(), nullable=False),
+    sa.Column("lower_is_better", sa.Boolean(), nullable=False),
+    sa.Column("met", sa.Boolean(), nullable=True),
+    sa.Column("contract_effective", sa.Date(), nullable=False),
+)
+
+sla_credit_lines = sa.Table(
+    "sla_credit_lines",
+    metadata,
+    sa.Column("run_id", sa.BigInteger(), primary_key=True),
+    sa.Column("provider_id", sa.String(), primary_key=True),
+    sa.Column("line_no", sa.Integer(), primary_key=True),
+    sa.Column("kind", sa.String(), nullable=False),
+    sa.Column("label", sa.String(), nullable=False),
+    sa.Column("basis", sa.String(), nullable=False),
+    sa.Column("amount", sa.Numeric(18, 4), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+)
