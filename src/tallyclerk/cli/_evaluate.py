@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from tallyclerk.cli._common import console, err_console, state, store_session
 from tallyclerk.errors import InputError
-from tallyclerk.metrics import ENGINES, Engine, get_metric
+from tallyclerk.metrics import ENGINES, get_metric
 from tallyclerk.sla import EvaluationReport, MetricEvaluation, evaluate, parse_period
 
 
@@ -99,7 +99,7 @@ def evaluate_command(
             month,
             providers=provider or None,
             as_of=clock,
-            engine=cast(Engine | None, engine),
+            engine=engine,
             record=record,
             settings=state.effective_settings(),
         )
