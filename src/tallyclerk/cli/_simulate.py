@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -21,6 +21,9 @@ from tallyclerk.contracts._repository import add_contract
 from tallyclerk.domain import KINDS, Kind
 from tallyclerk.errors import InputError
 from tallyclerk.ingest import ingest_paths
+from tallyclerk.metrics import get_metric
+from tallyclerk.settings import Settings
+from tallyclerk.sla import MetricEvaluation, evaluate_periods
 from tallyclerk.store import CANONICAL_TABLES
 from tallyclerk.store.summary import summarize
 
@@ -152,6 +155,7 @@ def demo(
     print_summary(summary, "What the store now holds")
     planted = json.loads((data_dir / "planted.json").read_text("utf-8"))
     _print_planted(planted)
+    _print_year(store_settings=state.effective_settings())
     console.print(
         "\nNext: [bold]tallyclerk quarantine list[/], [bold]tallyclerk contract list[/], "
         "[bold]tallyclerk export parquet out/[/]"
@@ -167,3 +171,89 @@ def _print_planted(planted: dict[str, object]) -> None:
         label = f"{where}; {metric}" if metric else where
         console.print(f"  [bold]{item.get('name', '')}[/] [dim]({label})[/]")
         console.print(Padding(str(item.get("description", "")), (0, 0, 0, 4)))
+
+
+# Short column heads for the year matrix (the full names are in `tallyclerk evaluate`).
+_SHORT = {
+    "ship_on_time_rate": "ship",
+    "order_cycle_hours_p50": "p50 h",
+    "order_cycle_hours_p90": "p90 h",
+    "order_accuracy_rate": "acc",
+    "inventory_accuracy_rate": "inv",
+    "dock_to_stock_on_time_rate": "dock",
+    "return_processing_on_time_rate": "ret",
+    "delivery_on_time_rate": "deliv",
+    "damage_free_rate": "dmg",
+    "perfect_order_rate": "perf",
+    "no_first_scan_rate": "scan",
+    "invoice_accuracy_rate": "bill",
+    "dispute_response_on_time_rate": "disp",
+}
+DEMO_YEAR_END = datetime(2027, 1, 31, 23, 59, tzinfo=UTC)
+DEMO_PEAK_CLOCK = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+
+
+def _cell(m: MetricEvaluation) -> str:
+    if m.value is None:
+        return "[dim]—[/]"
+    text = f"{m.value:.1f}" if get_metric(m.metric).unit == "hours" else f"{m.value * 100:.1f}"
+    return f"[green]{text}[/]" if m.met else f"[bold red]{text}[/]"
+
+
+def _print_year(store_settings: Settings) -> None:
+    """Every provider's scorecard for every month, and the burn-rate view inside the peak."""
+    months = [date(2026, month, 1) for month in range(1, 13)]
+    with store_session() as store:
+        reports = evaluate_periods(store, months, as_of=DEMO_YEAR_END, settings=store_settings)
+        (peak,) = evaluate_periods(
+            store,
+            [DEMO_PEAK_CLOCK.date().replace(day=1)],
+            as_of=DEMO_PEAK_CLOCK,
+            settings=store_settings,
+            record=False,
+        )
+    providers = sorted({p.provider_id for r in reports for p in r.providers})
+    for provider_id in providers:
+        rows = [(r.period, p) for r in reports for p in r.providers if p.provider_id == provider_id]
+        names: list[str] = []
+        for _, p in rows:
+            for m in p.evaluation.metrics:
+                if m.metric not in names:
+                    names.append(m.metric)
+        table = Table(
+            title=f"{provider_id}: the year against its contract (% or hours; red = breached)",
+            title_justify="left",
+        )
+        table.add_column("month")
+        for name in names:
+            table.add_column(_SHORT.get(name, name), justify="right")
+        table.add_column("credit", justify="right")
+        for period, p in rows:
+            cells = []
+            for name in names:
+                judged = [m for m in p.evaluation.metrics if m.metric == name]
+                worst = min(
+                    judged, key=lambda m: (m.met is not False, m.segment.start), default=None
+                )
+                cells.append(_cell(worst) if worst else "")
+            credit = p.credits.total.amount
+            table.add_row(
+                f"{period:%Y-%m}", *cells, f"[bold red]{credit:,.2f}[/]" if credit else "0"
+            )
+        console.print(table)
+    console.print(
+        "[dim]A month split by a peak window shows its worse part; "
+        "tallyclerk evaluate --period YYYY-MM shows both.[/]"
+    )
+    console.print(
+        "\n[bold]Early warning[/]: the error budget as the clock read "
+        f"{DEMO_PEAK_CLOCK:%Y-%m-%d %H:%M} UTC "
+        f"({DEMO_PEAK_CLOCK:%B} still open):"
+    )
+    for p in peak.providers:
+        for b in p.burn:
+            if b.state in ("warn", "page"):
+                colour = "bold red" if b.state == "page" else "yellow"
+                console.print(f"  [{colour}]{b.state}[/] {p.provider_id} {b.metric}: {b.reason}")
+    if not any(b.state in ("warn", "page") for p in peak.providers for b in p.burn):
+        console.print("  every error budget is on track")

@@ -7,7 +7,12 @@ from tallyclerk.sla._credits import CreditLine, PeriodCredits, period_credits, p
 from tallyclerk.sla._evaluate import MetricEvaluation, ProviderEvaluation, evaluate_period
 from tallyclerk.sla._repository import Change
 from tallyclerk.sla._segments import Segment, month_bounds, parse_period, segments
-from tallyclerk.sla._service import EvaluationReport, ProviderReport, evaluate
+from tallyclerk.sla._service import (
+    EvaluationReport,
+    ProviderReport,
+    evaluate,
+    evaluate_periods,
+)
 
 __all__ = [
     "BurnRate",
@@ -22,6 +27,7 @@ __all__ = [
     "burn_rates",
     "evaluate",
     "evaluate_period",
+    "evaluate_periods",
     "month_bounds",
     "parse_period",
     "period_credits",

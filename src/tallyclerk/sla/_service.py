@@ -60,32 +60,64 @@ def evaluate(
     settings: Settings | None = None,
 ) -> EvaluationReport:
     """Evaluate `period` (a month) for every provider with a contract, or those named."""
+    (report,) = evaluate_periods(
+        store,
+        [period],
+        providers=providers,
+        as_of=as_of,
+        engine=engine,
+        record=record,
+        settings=settings,
+    )
+    return report
+
+
+def evaluate_periods(
+    store: Store,
+    periods: Sequence[date],
+    *,
+    providers: Sequence[str] | None = None,
+    as_of: datetime | None = None,
+    engine: Engine | None = None,
+    record: bool = True,
+    settings: Settings | None = None,
+) -> list[EvaluationReport]:
+    """Evaluate several months on one engine session (the demo's year of scorecards)."""
     as_of = (as_of or datetime.now(UTC)).astimezone(UTC)
     with store.connect() as connection:
         versions = load_versions(connection)
     chosen = [p for p in versions if providers is None or p in providers]
+    engine_name = engine or ("duckdb" if store.dialect == "duckdb" else "postgres")
+    computed: list[tuple[date, list[ProviderReport]]] = []
     with open_context(store, engine=engine, as_of=as_of, settings=settings) as ctx:
-        evaluations = evaluate_period(ctx, versions, period, chosen)
-        reports = [ProviderReport(e, period_credits(ctx, e)) for e in evaluations]
-        first, last = month_bounds(period)
-        if first <= as_of.date() <= last:
-            burn = burn_rates(ctx, versions, period, as_of, chosen)
-            for report in reports:
-                report.burn = [b for b in burn if b.provider_id == report.provider_id]
-        engine_name = engine or ("duckdb" if store.dialect == "duckdb" else "postgres")
+        for period in periods:
+            first, last = month_bounds(period)
+            evaluations = evaluate_period(ctx, versions, first, chosen)
+            reports = [ProviderReport(e, period_credits(ctx, e)) for e in evaluations]
+            if first <= as_of.date() <= last:
+                burn = burn_rates(ctx, versions, first, as_of, chosen)
+                for report in reports:
+                    report.burn = [b for b in burn if b.provider_id == report.provider_id]
+            computed.append((first, reports))
+    out = []
     with store.begin() as connection:
-        previous = _repository.previous_results(connection, first, [r.provider_id for r in reports])
-        changes = _repository.changes_since(previous, evaluations)
-        run_id = (
-            _repository.record_run(
-                connection,
-                period=first,
-                as_of=as_of,
-                engine=engine_name,
-                evaluations=evaluations,
-                credits=[r.credits for r in reports],
+        for first, reports in computed:
+            evaluations = [r.evaluation for r in reports]
+            previous = _repository.previous_results(
+                connection, first, [r.provider_id for r in reports]
             )
-            if record and reports
-            else None
-        )
-    return EvaluationReport(first, as_of, engine_name, reports, changes, run_id)
+            changes = _repository.changes_since(previous, evaluations)
+            run_id = (
+                _repository.record_run(
+                    connection,
+                    period=first,
+                    as_of=as_of,
+                    engine=engine_name,
+                    evaluations=evaluations,
+                    credits=[r.credits for r in reports],
+                )
+                if record and reports
+                else None
+            )
+            out.append(EvaluationReport(first, as_of, engine_name, reports, changes, run_id))
+    return out
