@@ -29,6 +29,10 @@ COMMANDS = [
     ["contract", "add"],
     ["contract", "list"],
     ["export", "parquet"],
+    ["evaluate"],
+    ["kpi", "list"],
+    ["kpi", "show"],
+    ["kpi", "drill"],
 ]
 
 

@@ -248,3 +248,54 @@ def test_cli_scorecard_and_json(acme: Store) -> None:
     bad = runner.invoke(app, ["--db", url, "evaluate", "--period", "March"])
     assert bad.exit_code == 2
     assert "not a month like 2026-11" in bad.output
+
+
+def test_kpi_show_and_drill(acme: Store) -> None:
+    runner = CliRunner()
+    url = str(acme.engine.url)
+    acme.close()
+    listed = runner.invoke(app, ["kpi", "list"])
+    assert "ship_on_time_rate" in listed.output
+    shown = runner.invoke(
+        app,
+        [
+            "--db",
+            url,
+            "kpi",
+            "show",
+            "ship_on_time_rate",
+            "--grain",
+            "week",
+            "--as-of",
+            "2026-04-15",
+            "--json",
+        ],
+    )
+    assert shown.exit_code == 0, shown.output
+    weeks = json.loads(shown.output)
+    assert sum(w["denominator"] for w in weeks) == 11  # the excluded order is a KPI item too
+    drilled = runner.invoke(
+        app,
+        [
+            "--db",
+            url,
+            "kpi",
+            "drill",
+            "ship_on_time_rate",
+            "--provider",
+            "acme",
+            "--period",
+            "2026-03",
+            "--misses",
+            "--as-of",
+            "2026-04-15",
+        ],
+    )
+    assert drilled.exit_code == 0, drilled.output
+    assert "3 item(s)" in drilled.output
+    assert "o3" in drilled.output
+    assert "o7" in drilled.output
+    assert "x1" in drilled.output
+    unknown = runner.invoke(app, ["--db", url, "kpi", "show", "speed"])
+    assert unknown.exit_code == 2
+    assert "unknown metric 'speed'" in unknown.output

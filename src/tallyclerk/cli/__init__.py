@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from tallyclerk.cli import _contract, _evaluate, _ingest, _quarantine, _simulate, _store
+from tallyclerk.cli import _contract, _evaluate, _ingest, _kpi, _quarantine, _simulate, _store
 from tallyclerk.cli._common import err_console, state
 
 app = typer.Typer(
@@ -47,6 +47,7 @@ app.command("simulate")(_simulate.simulate_command)
 app.command("demo")(_simulate.demo)
 app.add_typer(_quarantine.app, name="quarantine")
 app.add_typer(_contract.app, name="contract")
+app.add_typer(_kpi.app, name="kpi")
 app.add_typer(_store.export_app, name="export")
 
 
