@@ -65,7 +65,7 @@ def aggregate(
         items = items.filter(items.period <= end)
     keys = ["provider_id", "period", *(["facility_id"] if by_facility else [])]
     measures: dict[str, ir.Scalar] = {
-        "numerator": items.hit.cast("int64").sum(),
+        "numerator": items.hit.ifelse(1, 0).cast("int64").sum(),
         "denominator": items.count(),
     }
     if metric.quantile is not None:

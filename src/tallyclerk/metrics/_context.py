@@ -13,7 +13,7 @@ import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
-from tallyclerk.metrics._frames import BUCKET_SECONDS, Frames
+from tallyclerk.metrics._frames import Frames
 
 UTC_TIMESTAMP = dt.Timestamp(timezone="UTC")
 
@@ -68,13 +68,43 @@ class MetricContext:
     def with_local_date(
         self, table: ir.Table, ts: str, out: str, facility: str = "facility_id"
     ) -> ir.Table:
-        """Add the facility-local date of timestamp column `ts` as `out`."""
-        buckets = self.frame("local_buckets")
-        keyed = table.mutate(_bucket=(table[ts].epoch_seconds() // BUCKET_SECONDS).cast("int64"))
-        joined = keyed.left_join(
-            buckets, [keyed[facility] == buckets.facility_id, keyed._bucket == buckets.bucket]
+        """Add the facility-local date of timestamp column `ts` as `out`.
+
+        A range join finds the interval of constant UTC offset holding the timestamp (a few
+        rows per facility and year, so every engine joins it cheaply); the local date is the
+        date of the timestamp shifted by that offset. Null outside the calendars' span.
+        """
+        offsets = self.frame("utc_offsets")
+        offsets = offsets.select(
+            _tz_facility=offsets.facility_id,
+            _tz_from=offsets.from_utc,
+            _tz_to=offsets.to_utc,
+            _tz_offset=offsets.offset_seconds,
         )
-        return _keep(joined, table, **{out: joined.local_date})
+        keyed = table.mutate(_tz_instant=table[ts])
+        joined = keyed.left_join(
+            offsets,
+            [
+                keyed[facility] == offsets._tz_facility,
+                keyed._tz_instant >= offsets._tz_from,
+                keyed._tz_instant < offsets._tz_to,
+            ],
+        )
+        # Project the offset first: a value computed from both sides of a join chain cannot
+        # be a key of a later join in Ibis, a plain projected column can.
+        shifted = _keep(joined, table, _tz_instant=joined._tz_instant, _tz_offset=joined._tz_offset)
+        local = (shifted._tz_instant + shifted._tz_offset.as_interval("s")).date()
+        return shifted.select(*table.columns, **{out: local})
+
+    def hours_between(self, start: ir.TimestampValue, end: ir.TimestampValue) -> ir.FloatingValue:
+        """Hours from `start` to `end` as float64, the same on every engine.
+
+        Counted in whole seconds (Spark's epoch has whole seconds, DuckDB's and PostgreSQL's
+        keep the fraction) and divided as floats (Spark reads a literal like 3600.0 as a
+        decimal and rounds the quotient to 6 decimal places).
+        """
+        seconds = end.truncate("s").epoch_seconds() - start.truncate("s").epoch_seconds()
+        return seconds.cast("float64") / 3600
 
     def with_day(
         self, table: ir.Table, date_column: str, prefix: str, facility: str = "facility_id"

@@ -6,6 +6,10 @@ hand-off for data that outgrows one machine.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import logging
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,26 +24,37 @@ from tallyclerk.contracts import Contract
 from tallyclerk.contracts._repository import contract_versions, stored_contracts
 from tallyclerk.domain import KINDS
 from tallyclerk.errors import InputError
+from tallyclerk.metrics._billing import contract_rates_table
 from tallyclerk.metrics._context import MetricContext
 from tallyclerk.metrics._frames import build_frames, sites_from_contracts
 from tallyclerk.settings import Settings, get_settings
 from tallyclerk.store import CANONICAL_TABLES, Store
 from tallyclerk.store.bulk import driver_connection
+from tallyclerk.store.schema import disputes as disputes_table
 
 Engine = Literal["duckdb", "postgres", "spark"]
 TABLES = (*(k.name for k in KINDS), "disputes")  # what KPI expressions may read
 ENGINES: tuple[Engine, ...] = ("duckdb", "postgres", "spark")
 
-# The span of dates the calendars must cover comes from these event columns.
+# The span of dates the calendars must cover comes from these event columns: every
+# timestamp a KPI reads a local date or a deadline from.
 _SPAN_COLUMNS = (
     ("releases", "released_at"),
     ("shipments", "shipped_at"),
     ("receipts", "arrived_at"),
+    ("receipts", "stocked_at"),
     ("returns", "received_at"),
+    ("returns", "processed_at"),
     ("inventory_snapshots", "as_of"),
     ("tracking_events", "occurred_at"),
     ("orders", "placed_at"),
+    ("adjustments", "occurred_at"),
+    ("feedback", "received_at"),
+    ("audits", "audited_at"),
+    ("disputes", "opened_at"),
+    ("disputes", "responded_at"),
 )
+_SPAN_TABLES: dict[str, sa.Table] = {**CANONICAL_TABLES, "disputes": disputes_table}
 
 
 def load_versions(connection: sa.Connection) -> dict[str, list[Contract]]:
@@ -52,12 +67,17 @@ def data_span(connection: sa.Connection) -> tuple[date, date] | None:
     """The first and last dates any event in the store happened on."""
     lows: list[datetime] = []
     highs: list[datetime] = []
+    by_table: dict[str, list[str]] = {}
     for kind, column in _SPAN_COLUMNS:
-        col = CANONICAL_TABLES[kind].c[column]
-        low, high = connection.execute(sa.select(sa.func.min(col), sa.func.max(col))).one()
-        if low is not None:
-            lows.append(low)
-            highs.append(high)
+        by_table.setdefault(kind, []).append(column)
+    for kind, columns in by_table.items():
+        table = _SPAN_TABLES[kind]
+        bounds = [f(table.c[c]) for c in columns for f in (sa.func.min, sa.func.max)]
+        row = connection.execute(sa.select(*bounds)).one()
+        for low, high in zip(row[::2], row[1::2], strict=True):
+            if low is not None:
+                lows.append(low)
+                highs.append(high)
     if not lows:
         return None
     return min(lows).date(), max(highs).date()
@@ -83,25 +103,121 @@ def _postgres_backend(store: Store) -> ibis.BaseBackend:
     )
 
 
+# Spark logs through log4j2 to the JVM's stderr: errors only, and no console progress bars.
+_LOG4J2 = """\
+rootLogger.level = error
+rootLogger.appenderRef.console.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n%ex
+"""
+_SPARK_CONF = (
+    ("spark.app.name", "tallyclerk"),
+    ("spark.sql.session.timeZone", "UTC"),
+    ("spark.ui.enabled", "false"),
+    ("spark.ui.showConsoleProgress", "false"),
+    ("spark.sql.shuffle.partitions", "4"),
+    ("spark.default.parallelism", "4"),
+    ("spark.driver.memory", "2g"),
+)
+_JVM_EXIT_SECONDS = 60
+_PYSPARK_LOGGERS = ("SQLQueryContextLogger", "DataFrameQueryContextLogger")
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    """The last lines of a log file, for an error message."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def _stop_jvm(gateway: Any) -> None:
+    """Shut a Py4J gateway down and wait for its JVM to exit (it exits when stdin closes)."""
+    from pyspark import SparkContext
+
+    with contextlib.suppress(Exception):
+        gateway.shutdown()
+    proc = getattr(gateway, "proc", None)
+    if proc is not None:
+        if proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
+        try:
+            proc.wait(timeout=_JVM_EXIT_SECONDS)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if SparkContext._gateway is gateway:
+        # The next session launches a new JVM. `SparkContext._jvm` stays: a Spark exception
+        # raised in the session reads it to render its (already fetched) message.
+        SparkContext._gateway = None
+
+
+@contextmanager
+def _quiet_pyspark() -> Iterator[None]:
+    """Silence PySpark's loggers that print every failed query (the exception says it all)."""
+    from pyspark.logger import PySparkLogger
+
+    loggers = [PySparkLogger.getLogger(name) for name in _PYSPARK_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
 @contextmanager
 def spark_session() -> Iterator[Any]:
-    """A local Spark session in UTC (local mode on this machine's cores)."""
+    """A quiet local Spark session in UTC; a JVM it started is stopped on exit.
+
+    Inside a process that already runs a SparkContext, that context's session is used
+    (with the session time zone set to UTC) and left running.
+    """
+    from pyspark import SparkConf, SparkContext
+    from pyspark.java_gateway import launch_gateway
     from pyspark.sql import SparkSession
 
-    session = (
-        SparkSession.builder.master("local[*]")
-        .appName("tallyclerk")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "8")
-        .config("spark.driver.memory", "2g")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    try:
-        yield session
-    finally:
-        session.stop()
+    if SparkContext._active_spark_context is not None:
+        shared = SparkSession.builder.getOrCreate()
+        shared.conf.set("spark.sql.session.timeZone", "UTC")
+        yield shared
+        return
+    with tempfile.TemporaryDirectory(prefix="tallyclerk-spark-") as tmp, _quiet_pyspark():
+        folder = Path(tmp)
+        log4j = folder / "log4j2.properties"
+        log4j.write_text(_LOG4J2, encoding="utf-8")
+        conf = SparkConf().setMaster("local[*]").setAll(list(_SPARK_CONF))
+        conf.set("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={log4j.as_uri()}")
+        conf.set("spark.local.dir", str(folder / "local"))
+        conf.set("spark.sql.warehouse.dir", str(folder / "warehouse"))
+        log = folder / "jvm.log"
+        with log.open("wb") as jvm_output:
+            gateway = None
+            if SparkContext._gateway is None:
+                # The JVM's own console (the JDK's start-up notices, log4j) goes to a file
+                # that is quoted if Spark fails to start.
+                try:
+                    gateway = launch_gateway(  # type: ignore[no-untyped-call]
+                        conf, popen_kwargs={"stdout": jvm_output, "stderr": jvm_output}
+                    )
+                except Exception as exc:
+                    raise RuntimeError(f"Spark did not start: {exc}\n{_tail(log)}") from exc
+            try:
+                session = SparkSession(SparkContext(conf=conf, gateway=gateway))
+                try:
+                    yield session
+                finally:
+                    session.stop()
+            finally:
+                if gateway is not None:
+                    _stop_jvm(gateway)
 
 
 @contextmanager
@@ -129,6 +245,9 @@ def open_context(
     frames = build_frames(
         sites_from_contracts(versions, settings.brand.timezone), versions, first, last
     )
+    # Every engine prices invoices from the same rate cards, read here once: a Parquet
+    # export (Spark) has no contracts table.
+    frames = dataclasses.replace(frames, rates=contract_rates_table(versions))
     if engine == "duckdb":
         backend, raw = _duckdb_backend(store)
         try:
