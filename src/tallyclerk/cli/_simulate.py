@@ -233,7 +233,9 @@ def _print_year(store_settings: Settings) -> None:
             for name in names:
                 judged = [m for m in p.evaluation.metrics if m.metric == name]
                 worst = min(
-                    judged, key=lambda m: (m.met is not False, m.segment.start), default=None
+                    judged,
+                    key=lambda m: (m.met is not False, m.value is None, m.segment.start),
+                    default=None,
                 )
                 cells.append(_cell(worst) if worst else "")
             credit = p.credits.total.amount

@@ -17,7 +17,7 @@ import ibis
 import pyarrow as pa
 
 from tallyclerk.contracts import Contract
-from tallyclerk.metrics import REGISTRY, MetricContext, get_metric
+from tallyclerk.metrics import CATALOGUE_ORDER, REGISTRY, MetricContext, get_metric
 from tallyclerk.sla._segments import Segment, month_bounds, segments
 
 
@@ -142,7 +142,7 @@ def evaluate_period(
                         lower_is_better=terms.lower_is_better,
                     )
                 )
-    order = {name: i for i, name in enumerate(REGISTRY)}
+    order = {name: i for i, name in enumerate(CATALOGUE_ORDER)}
     for evaluation in evaluations.values():
         evaluation.metrics.sort(key=lambda m: (order.get(m.metric, 99), m.segment.start))
     return [evaluations[p] for p in sorted(evaluations)]
