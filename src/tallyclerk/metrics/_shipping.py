@@ -48,7 +48,7 @@ def cycle_hours_items(ctx: MetricContext) -> ir.Table:
     released = _released_with_completion(ctx)
     done = released.filter(released.complete_at.notnull())
     dated = ctx.with_local_date(done, "complete_at", "complete_date")
-    hours = (dated.complete_at.epoch_seconds() - dated.released_at.epoch_seconds()) / 3600.0
+    hours = ctx.hours_between(dated.released_at, dated.complete_at)
     return dated.select(
         item_id=dated.order_id,
         provider_id=dated.provider_id,
