@@ -18,17 +18,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import resource
 import shutil
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _report import REPORT, peak_rss_mb, stamp, versions, write_section
+
 FILES = ("orders", "order_lines", "shipments")
 
 
@@ -47,7 +44,7 @@ def _child_baseline(db: Path, data: Path) -> dict[str, float]:
         rows += con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]  # type: ignore[index]
     con.close()
     seconds = time.perf_counter() - start
-    return {"rows": rows, "seconds": seconds, "peak_rss_mb": _peak_rss_mb()}
+    return {"rows": rows, "seconds": seconds, "peak_rss_mb": peak_rss_mb()}
 
 
 def _child_tallyclerk(db: Path, data: Path, repeat: bool) -> dict[str, float]:
@@ -70,11 +67,7 @@ def _child_tallyclerk(db: Path, data: Path, repeat: bool) -> dict[str, float]:
         "duplicate": sum(b.duplicate for b in run.batches),
         "quarantined": sum(b.quarantined for b in run.batches),
     }
-    return {"rows": rows, "seconds": seconds, "peak_rss_mb": _peak_rss_mb(), **counts}
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"rows": rows, "seconds": seconds, "peak_rss_mb": peak_rss_mb(), **counts}
 
 
 def _run_child(mode: str, db: Path, data: Path) -> dict[str, float]:
@@ -89,35 +82,6 @@ def _run_child(mode: str, db: Path, data: Path) -> dict[str, float]:
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def _machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    memory = "?"
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                memory = f"{int(line.split()[1]) / 1024 / 1024:.0f} GiB"
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, {memory} RAM, {platform.system()} {platform.release()}"
-
-
-def _versions() -> str:
-    import duckdb
-    import pyarrow
-
-    return (
-        f"Python {platform.python_version()}, DuckDB {duckdb.__version__}, "
-        f"pyarrow {pyarrow.__version__}"
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -126,7 +90,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--work", type=Path, default=Path("/tmp/tallyclerk-bench"))
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument("--out", type=Path, default=REPORT)
     parser.add_argument("--child", choices=["baseline", "tallyclerk", "tallyclerk-again"])
     parser.add_argument("--db", type=Path)
     parser.add_argument("--data", type=Path)
@@ -165,7 +129,9 @@ def main() -> None:
 
     base = best["baseline"]["seconds"]
     lines = [
-        "# Benchmarks",
+        "## Ingest: 1M orders with their lines and shipments, into DuckDB"
+        if args.orders == 1_000_000
+        else f"## Ingest: {args.orders:,} orders with their lines and shipments, into DuckDB",
         "",
         "Measured with `make bench` (`benchmarks/ingest.py`). Figures are the best of "
         f"{args.rounds}",
@@ -173,13 +139,8 @@ def main() -> None:
         "`read_csv` into plain tables, run on the same files in the same session, is the figure",
         "to compare (machines here are shared and noisy).",
         "",
-        "## Ingest: 1M orders with their lines and shipments, into DuckDB"
-        if args.orders == 1_000_000
-        else f"## Ingest: {args.orders:,} orders with their lines and shipments, into DuckDB",
-        "",
-        f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-        f"- Machine: {_machine()}",
-        f"- Software: {_versions()}",
+        *stamp(),
+        f"- Software: {versions('duckdb', 'pyarrow')}",
         f"- Input: {', '.join(f + '.csv' for f in FILES)}: "
         f"{best['baseline']['rows']:,.0f} rows, {size_mb:,.0f} MB",
         "",
@@ -216,7 +177,7 @@ def main() -> None:
         "parsing runs on a second thread, overlapped with the rest.",
         "",
     ]
-    args.out.write_text("\n".join(lines), encoding="utf-8")
+    write_section("ingest", "\n".join(lines), args.out)
     print("\n".join(lines))
 
 

@@ -19,7 +19,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
+import ibis
 import psycopg
+import pyarrow as pa
 import pytest
 
 from tallyclerk.contracts import load_contract
@@ -71,6 +73,7 @@ VARIANTS: tuple[tuple[Grain, bool], ...] = (("month", False), ("month", True), (
 REL_TOL = 1e-9  # floats (quantiles) may differ in their last bits between engines, no more
 
 Key = tuple[str, str, str | None, date, str]
+_UTC_US = pa.timestamp("us", tz="UTC")
 
 
 def _unavailable(what: str, exc: BaseException) -> NoReturn:
@@ -260,3 +263,23 @@ def test_the_catalogue_has_data_to_compare(contexts: dict[str, MetricContext]) -
     results = compute(contexts["duckdb"], ["ship_on_time_rate", "order_cycle_hours_p50"])
     assert {r.metric for r in results} == {"ship_on_time_rate", "order_cycle_hours_p50"}
     assert sum(r.denominator for r in results if r.metric == "ship_on_time_rate") > ORDERS // 2
+
+
+def test_hours_between_is_the_same_on_every_engine(contexts: dict[str, MetricContext]) -> None:
+    """The helper for durations: whole seconds and float division everywhere."""
+    starts = [datetime(2026, 3, 1, 8, 0, 0, 500_000), datetime(2026, 3, 8, 9, 59, 59)]
+    ends = [datetime(2026, 3, 2, 9, 30, 1, 999_999), datetime(2026, 3, 8, 10, 0, 1)]
+    table = ibis.memtable(
+        pa.table(
+            {
+                "n": pa.array([0, 1], pa.int64()),
+                "start": pa.array([s.replace(tzinfo=UTC) for s in starts], _UTC_US),
+                "end": pa.array([e.replace(tzinfo=UTC) for e in ends], _UTC_US),
+            }
+        )
+    )
+    expected = [(25 * 3600 + 30 * 60 + 1) / 3600, 2 / 3600]
+    for engine, ctx in contexts.items():
+        expr = table.select("n", hours=ctx.hours_between(table.start, table.end)).order_by("n")
+        got = ctx.backend.to_pyarrow(expr).column("hours").to_pylist()
+        assert got == expected, engine

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
+import os
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -113,13 +115,16 @@ appender.console.target = SYSTEM_ERR
 appender.console.layout.type = PatternLayout
 appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n%ex
 """
+_CORES = max(2, os.cpu_count() or 2)
 _SPARK_CONF = (
     ("spark.app.name", "tallyclerk"),
     ("spark.sql.session.timeZone", "UTC"),
     ("spark.ui.enabled", "false"),
     ("spark.ui.showConsoleProgress", "false"),
-    ("spark.sql.shuffle.partitions", "4"),
-    ("spark.default.parallelism", "4"),
+    # Local mode: one partition per core (Spark's 200 shuffle partitions cost more in task
+    # overhead than a single machine's data gains from them).
+    ("spark.sql.shuffle.partitions", str(_CORES)),
+    ("spark.default.parallelism", str(_CORES)),
     ("spark.driver.memory", "2g"),
 )
 _JVM_EXIT_SECONDS = 60
@@ -151,10 +156,39 @@ def _stop_jvm(gateway: Any) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    if SparkContext._gateway is gateway:
-        # The next session launches a new JVM. `SparkContext._jvm` stays: a Spark exception
-        # raised in the session reads it to render its (already fetched) message.
+    if SparkContext._gateway is gateway:  # the next session launches a new JVM
         SparkContext._gateway = None
+        SparkContext._jvm = None
+
+
+@functools.cache
+def _detached_type(kind: type[BaseException]) -> type[BaseException]:
+    """A subclass of a Spark exception type whose message no longer needs the JVM."""
+
+    def message(self: BaseException) -> str:
+        return str(getattr(self, "_detached_message", ""))
+
+    return type(kind.__name__, (kind,), {"__str__": message, "__module__": kind.__module__})
+
+
+def _detach(exc: BaseException) -> None:
+    """Fetch the messages of Spark exceptions (and their causes) before the JVM stops.
+
+    PySpark renders a captured exception's message through the JVM; once it is gone, the
+    traceback would read "<exception str() failed>".
+    """
+    from pyspark.errors.exceptions.captured import CapturedException
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, CapturedException):
+            with contextlib.suppress(Exception):
+                text = str(current)
+                current.__class__ = _detached_type(type(current))
+                current._detached_message = text  # type: ignore[attr-defined]
+        current = current.__cause__ or current.__context__
 
 
 @contextmanager
@@ -213,6 +247,9 @@ def spark_session() -> Iterator[Any]:
                 session = SparkSession(SparkContext(conf=conf, gateway=gateway))
                 try:
                     yield session
+                except BaseException as exc:
+                    _detach(exc)
+                    raise
                 finally:
                     session.stop()
             finally:
