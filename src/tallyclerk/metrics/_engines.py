@@ -186,7 +186,7 @@ def _detach(exc: BaseException) -> None:
         if isinstance(current, CapturedException):
             with contextlib.suppress(Exception):
                 text = str(current)
-                current.__class__ = _detached_type(type(current))
+                current.__class__ = _detached_type(type(current))  # type: ignore[assignment,arg-type]
                 current._detached_message = text  # type: ignore[attr-defined]
         current = current.__cause__ or current.__context__
 
