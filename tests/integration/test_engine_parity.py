@@ -166,7 +166,7 @@ def spark() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def contexts(stores: Stores, spark: Any) -> Iterator[dict[str, MetricContext]]:
+def contexts(spark: Any, stores: Stores) -> Iterator[dict[str, MetricContext]]:
     """A MetricContext per engine, over the same data and the same clock."""
     with ExitStack() as stack:
         opened = {

@@ -140,6 +140,22 @@ def _tail(path: Path, lines: int = 20) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
 
+def _reap_launch(exc: BaseException) -> None:
+    """Close the pipe to a JVM that failed to start (PySpark leaves its process behind)."""
+    trace = exc.__traceback__
+    while trace is not None:
+        proc = trace.tb_frame.f_locals.get("proc")
+        if isinstance(proc, subprocess.Popen):
+            if proc.stdin is not None:
+                proc.stdin.close()
+            try:
+                proc.wait(timeout=_JVM_EXIT_SECONDS)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        trace = trace.tb_next
+
+
 def _stop_jvm(gateway: Any) -> None:
     """Shut a Py4J gateway down and wait for its JVM to exit (it exits when stdin closes)."""
     from pyspark import SparkContext
@@ -242,6 +258,7 @@ def spark_session() -> Iterator[Any]:
                         conf, popen_kwargs={"stdout": jvm_output, "stderr": jvm_output}
                     )
                 except Exception as exc:
+                    _reap_launch(exc)
                     raise RuntimeError(f"Spark did not start: {exc}\n{_tail(log)}") from exc
             try:
                 session = SparkSession(SparkContext(conf=conf, gateway=gateway))
