@@ -546,6 +546,7 @@ def _measure(
 ) -> dict[str, Any]:
     data = _ensure_data(work, orders, seed)
     db, load = _ensure_store(work, data, orders, seed)
+    load_before = os.getloadavg()[0]
     warm = _run_child("warmup", db, as_of=as_of)
     if "error" in warm:
         print(f"warm-up failed (measuring anyway): {warm['error']}", flush=True)
@@ -588,6 +589,7 @@ def _measure(
         "best": best,
         "per_metric": per_metric,
         "checks": checks,
+        "loadavg": (load_before, os.getloadavg()[0]),
     }
 
 
@@ -645,7 +647,12 @@ def _section(runs: list[dict[str, Any]], rounds: int, as_of: datetime) -> str:
             f"Store: {load['size_mb']:,.0f} MB DuckDB file; "
             + ", ".join(f"{t} {n:,}" for t, n in rows.items())
             + f" rows. Loaded (contracts, then every file) in {load['seconds']:,.0f} s, "
-            f"{load['quarantined']:,} records quarantined.",
+            f"{load['quarantined']:,} records quarantined (for information: loading is not "
+            "part of this benchmark, and ran alongside other work).",
+            "",
+            "Machine load (1-minute load average) when this size's runs started and ended: "
+            f"{run['loadavg'][0]:.1f} and {run['loadavg'][1]:.1f} on "
+            f"{os.cpu_count()} cores; above the core count, other work shared the machine.",
             "",
             "| run | seconds | of which setup | peak memory | vs (c) SQL | figures |",
             "|---|---:|---:|---:|---:|---|",
@@ -694,6 +701,17 @@ def _section(runs: list[dict[str, Any]], rounds: int, as_of: datetime) -> str:
                     f"| `{name}` | {_fmt_seconds(r)} | {r['setup_seconds']:,.2f} | "
                     f"{r['peak_rss_mb']:,.0f} MB | {count} |"
                 )
+            empty = [
+                f"`{m}`"
+                for m, n in best["catalogue"].get("figures_per_metric", {}).items()
+                if n == 0
+            ]
+            if empty:
+                lines += [
+                    "",
+                    f"No figures from {', '.join(empty)}: the simulated data holds nothing of "
+                    "the kind it measures.",
+                ]
             for name, r in run["per_metric"].items():
                 if "error" in r:
                     lines.append("")

@@ -299,3 +299,19 @@ def test_kpi_show_and_drill(acme: Store) -> None:
     unknown = runner.invoke(app, ["--db", url, "kpi", "show", "speed"])
     assert unknown.exit_code == 2
     assert "unknown metric 'speed'" in unknown.output
+
+
+@pytest.mark.postgres
+def test_the_scorecard_is_the_same_on_postgres(tmp_path: Path, postgres_url: str) -> None:
+    store = tiny_store(
+        tmp_path, contracts=[CONTRACT], url=postgres_url, **_records({"o3": 2, "o7": 1})
+    )
+    try:
+        report = evaluate(store, date(2026, 3, 1), as_of=CLOSED)
+        (sot,) = report.providers[0].evaluation.metrics
+        assert (sot.numerator, sot.denominator, sot.excluded) == (8, 10, 1)
+        assert report.providers[0].credits.total.amount == Decimal("100.00")
+        open_month = evaluate(store, date(2026, 3, 1), as_of=datetime(2026, 3, 21, tzinfo=UTC))
+        assert open_month.providers[0].burn
+    finally:
+        store.close()

@@ -105,7 +105,7 @@ def _daily(
         & (items.period_date <= today)
     )
     grouped = mine.group_by(day=mine.period_date).aggregate(
-        numerator=mine.hit.cast("int64").sum(), denominator=mine.count()
+        numerator=mine.hit.ifelse(1, 0).cast("int64").sum(), denominator=mine.count()
     )
     out: dict[date, tuple[int, int]] = {}
     for row in grouped.to_pyarrow().to_pylist():

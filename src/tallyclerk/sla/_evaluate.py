@@ -159,7 +159,7 @@ def _segment_figures(
         [items.provider_id == days.provider_id, items.period_date == days.local_date],
     )
     measures = {
-        "numerator": joined.hit.cast("int64").sum(),
+        "numerator": joined.hit.ifelse(1, 0).cast("int64").sum(),
         "denominator": joined.count(),
     }
     if metric.quantile is not None:
