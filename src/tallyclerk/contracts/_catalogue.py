@@ -4,24 +4,25 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-KPI_NAMES: frozenset[str] = frozenset(
-    {
-        "ship_on_time_rate",
-        "order_cycle_hours_p50",
-        "order_cycle_hours_p90",
-        "order_accuracy_rate",
-        "inventory_accuracy_rate",
-        "dock_to_stock_on_time_rate",
-        "return_processing_on_time_rate",
-        "delivery_on_time_rate",
-        "damage_free_rate",
-        "perfect_order_rate",
-        "no_first_scan_rate",
-        "invoice_accuracy_rate",
-        "dispute_response_on_time_rate",
-    }
+KPI_ORDER: tuple[str, ...] = (
+    "ship_on_time_rate",
+    "order_cycle_hours_p50",
+    "order_cycle_hours_p90",
+    "order_accuracy_rate",
+    "inventory_accuracy_rate",
+    "dock_to_stock_on_time_rate",
+    "return_processing_on_time_rate",
+    "delivery_on_time_rate",
+    "damage_free_rate",
+    "perfect_order_rate",
+    "no_first_scan_rate",
+    "invoice_accuracy_rate",
+    "dispute_response_on_time_rate",
 )
-"""Every metric name of the KPI catalogue (DESIGN section 5)."""
+"""Every metric name of the KPI catalogue (DESIGN section 5), in the catalogue's order."""
+
+KPI_NAMES: frozenset[str] = frozenset(KPI_ORDER)
+"""The same names, for membership tests."""
 
 LOWER_IS_BETTER_METRICS: frozenset[str] = frozenset(
     {"no_first_scan_rate", "order_cycle_hours_p50", "order_cycle_hours_p90"}

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from tallyclerk.contracts._catalogue import KPI_ORDER
+
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
@@ -46,22 +48,9 @@ class Metric:
 
 REGISTRY: dict[str, Metric] = {}
 
-# The catalogue's order (DESIGN section 5): listings and scorecards follow it.
-CATALOGUE_ORDER = (
-    "ship_on_time_rate",
-    "order_cycle_hours_p50",
-    "order_cycle_hours_p90",
-    "order_accuracy_rate",
-    "inventory_accuracy_rate",
-    "dock_to_stock_on_time_rate",
-    "return_processing_on_time_rate",
-    "delivery_on_time_rate",
-    "damage_free_rate",
-    "perfect_order_rate",
-    "no_first_scan_rate",
-    "invoice_accuracy_rate",
-    "dispute_response_on_time_rate",
-)
+# The catalogue's order (DESIGN section 5): listings and scorecards follow it. The names are
+# the contract vocabulary's, so a contract can only name a metric defined here.
+CATALOGUE_ORDER = KPI_ORDER
 
 
 def catalogue() -> list[Metric]:
