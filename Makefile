@@ -8,7 +8,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: setup demo test test-fast lint typecheck check bench clean
+.PHONY: setup demo test test-fast lint typecheck check bench bench-evaluate clean
 
 $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS) || { $(PYTHON) -m pip install --user virtualenv && $(PYTHON) -m virtualenv $(TOOLS); }
@@ -40,6 +40,9 @@ check: lint typecheck test
 
 bench: setup  ## ingest benchmark (1M orders); writes docs/benchmarks.md
 	$(UV) run --frozen python benchmarks/ingest.py --orders 1000000
+
+bench-evaluate: setup  ## KPI catalogue benchmark (1M and 10M orders); writes docs/benchmarks.md
+	$(UV) run --frozen python benchmarks/evaluate.py
 
 clean:
 	rm -rf .venv $(TOOLS) .pytest_cache .mypy_cache .ruff_cache demo-data tallyclerk.duckdb tallyclerk.duckdb.wal
