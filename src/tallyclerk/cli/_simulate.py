@@ -157,8 +157,9 @@ def demo(
     _print_planted(planted)
     _print_year(store_settings=state.effective_settings())
     console.print(
-        "\nNext: [bold]tallyclerk quarantine list[/], [bold]tallyclerk contract list[/], "
-        "[bold]tallyclerk export parquet out/[/]"
+        "\nNext: [bold]tallyclerk evaluate --period 2026-11 --as-of 2027-01-31[/] (both "
+        "segments of the peak month), [bold]tallyclerk kpi drill ship_on_time_rate --provider "
+        "eastbridge --period 2026-11 --misses[/] (the late orders), [bold]tallyclerk status[/]"
     )
 
 
