@@ -8,7 +8,20 @@ from typing import Annotated
 
 import typer
 
-from tallyclerk.cli import _contract, _evaluate, _ingest, _kpi, _quarantine, _simulate, _store
+from tallyclerk.cli import (
+    _billing,
+    _contract,
+    _evaluate,
+    _experience,
+    _findings,
+    _ingest,
+    _inventory,
+    _kpi,
+    _quarantine,
+    _reconcile,
+    _simulate,
+    _store,
+)
 from tallyclerk.cli._common import err_console, state
 
 app = typer.Typer(
@@ -43,12 +56,17 @@ app.command("ingest")(_ingest.ingest)
 app.command("batches")(_ingest.batches)
 app.command("replay")(_ingest.replay)
 app.command("evaluate")(_evaluate.evaluate_command)
+app.command("reconcile")(_reconcile.reconcile_command)
+app.command("inventory")(_inventory.inventory_command)
+app.command("experience")(_experience.experience_command)
 app.command("simulate")(_simulate.simulate_command)
 app.command("demo")(_simulate.demo)
 app.add_typer(_quarantine.app, name="quarantine")
 app.add_typer(_contract.app, name="contract")
 app.add_typer(_kpi.app, name="kpi")
 app.add_typer(_store.export_app, name="export")
+app.add_typer(_billing.app, name="billing")
+app.add_typer(_findings.app, name="findings")
 
 
 def main() -> None:

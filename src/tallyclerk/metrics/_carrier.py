@@ -14,6 +14,48 @@ from tallyclerk.metrics._registry import Metric, register
 NOT_A_SCAN = (str(TrackingStatus.LABEL_CREATED),)
 
 
+def scan_deadlines(ctx: MetricContext, within_business_days: int | None = None) -> ir.Table:
+    """Shipments by the clock with the deadline for their first carrier scan.
+
+    Columns: shipment_id, order_id, provider_id, facility_id, carrier, tracking_number,
+    shipped_at, deadline_utc, deadline_date. The deadline is the end of the N-th business
+    day after the first business day on or after shipped_at's local date at the shipping
+    facility (DESIGN section 3); N is the contract's no_first_scan_rate term in force, or
+    `within_business_days` when given. Null where the facility has no calendar.
+    """
+    shipments = ctx.happened(ctx.table("shipments"), "shipped_at")
+    parcels = shipments.select(
+        "shipment_id",
+        "order_id",
+        "provider_id",
+        "facility_id",
+        "carrier",
+        "tracking_number",
+        "shipped_at",
+    )
+    if within_business_days is None:
+        return ctx.with_business_deadline(parcels, "shipped_at", metric="no_first_scan_rate")
+    local = ctx.with_local_date(parcels, "shipped_at", "_event_date")
+    facts = ctx.with_day(local, "_event_date", "_e_")
+    keyed = facts.mutate(_target_index=facts._e_anchor_index + within_business_days)
+    bdays = ctx.frame("business_days")
+    joined = keyed.left_join(
+        bdays,
+        [keyed.facility_id == bdays.facility_id, keyed._target_index == bdays.bd_index],
+    )
+    return joined.select(
+        *(joined[c] for c in parcels.columns),
+        deadline_utc=joined.end_utc,
+        deadline_date=joined.local_date,
+    )
+
+
+def carrier_scans(ctx: MetricContext) -> ir.Table:
+    """tracking_number, occurred_at of every carrier scan by the clock (labels are not scans)."""
+    events = ctx.happened(ctx.table("tracking_events"), "occurred_at")
+    return events.filter(~events.status.isin(NOT_A_SCAN)).select("tracking_number", "occurred_at")
+
+
 def first_scan_items(ctx: MetricContext) -> ir.Table:
     """Shipments by the clock; a hit (bad) when no carrier scan came within N business days.
 
@@ -25,13 +67,8 @@ def first_scan_items(ctx: MetricContext) -> ir.Table:
     left out. A shipment without a tracking number can never be scanned: it counts as no
     scan once its deadline passes. The period is the deadline's local date.
     """
-    shipments = ctx.happened(ctx.table("shipments"), "shipped_at")
-    parcels = shipments.select(
-        "shipment_id", "provider_id", "facility_id", "tracking_number", "shipped_at"
-    )
-    due = ctx.with_business_deadline(parcels, "shipped_at", metric="no_first_scan_rate")
-    events = ctx.happened(ctx.table("tracking_events"), "occurred_at")
-    scans = events.filter(~events.status.isin(NOT_A_SCAN)).select("tracking_number", "occurred_at")
+    due = scan_deadlines(ctx)
+    scans = carrier_scans(ctx)
     joined = due.left_join(
         scans,
         [due.tracking_number == scans.tracking_number, scans.occurred_at <= due.deadline_utc],

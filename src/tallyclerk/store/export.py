@@ -57,6 +57,10 @@ DISPUTES_SCHEMA = pa.schema(
         ("responded_at", pa.timestamp("us", tz="UTC")),
         ("resolved_at", pa.timestamp("us", tz="UTC")),
         ("resolution", pa.string()),
+        ("source", pa.string()),
+        ("source_ref", pa.string()),
+        ("opened_by", pa.string()),
+        ("details", pa.string()),
     ]
 )
 EXTRA_TABLES: dict[str, tuple[pa.Schema, tuple[str, ...]]] = {

@@ -169,6 +169,50 @@ disputes = sa.Table(
     sa.Column("responded_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("resolution", sa.String(), nullable=True),
+    # Where the dispute came from: finding (an invoice-audit or reconciliation finding),
+    # sla_breach, credit or manual; source_ref names it (a finding id, a metric and period).
+    sa.Column("source", sa.String(), nullable=True),
+    sa.Column("source_ref", sa.String(), nullable=True),
+    sa.Column("opened_by", sa.String(), nullable=True),
+    sa.Column("details", sa.Text(), nullable=True),
+)
+
+# Findings of reconciliation and the invoice audit: one row per problem (kind, provider,
+# subject), kept across runs so a problem is raised once and its resolution is kept.
+finding_id_seq = sa.Sequence("finding_id_seq", metadata=metadata)
+
+findings = sa.Table(
+    "findings",
+    metadata,
+    sa.Column(
+        "finding_id",
+        sa.BigInteger(),
+        finding_id_seq,
+        server_default=sa.text("nextval('finding_id_seq')"),
+        primary_key=True,
+    ),
+    sa.Column("fingerprint", sa.String(), nullable=False, unique=True),
+    sa.Column("domain", sa.String(), nullable=False),  # handoff | inventory | invoice
+    sa.Column("kind", sa.String(), nullable=False),
+    sa.Column("provider_id", sa.String(), nullable=True),
+    sa.Column("facility_id", sa.String(), nullable=True),
+    sa.Column("subject_kind", sa.String(), nullable=False),
+    sa.Column("subject_id", sa.String(), nullable=False),
+    sa.Column("since", sa.DateTime(timezone=True), nullable=True),  # the age counts from here
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("amount", sa.Numeric(18, 4), nullable=True),
+    sa.Column("currency", sa.String(3), nullable=True),
+    sa.Column("evidence", sa.Text(), nullable=True),  # JSON object
+    sa.Column("status", sa.String(), nullable=False),  # open | acknowledged | resolved
+    sa.Column("first_detected_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_detected_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_as_of", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("acknowledged_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("acknowledged_by", sa.String(), nullable=True),
+    sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("resolved_by", sa.String(), nullable=True),
+    sa.Column("resolution", sa.Text(), nullable=True),
+    sa.Column("dispute_id", sa.String(), nullable=True),
 )
 
 # SLA evaluations: every run is kept, so re-evaluation after late data shows as a change.
