@@ -33,12 +33,20 @@ def nullable(table: ir.Table) -> ir.Table:
     )
 
 
-def stock_movements(ctx: MetricContext) -> ir.Table:
-    """Every stock movement the brand knows of by the clock, signed.
+# The components of a stock movement. The first four move the book; the last do not, but are
+# the likeliest explanation of a gap between the book and a count.
+IN_BOOK = ("received", "shipped", "restocked", "adjusted")
+NOT_IN_BOOK = ("unapproved",)
+COMPONENTS = (*IN_BOOK, *NOT_IN_BOOK)
 
-    Columns: provider_id, facility_id, sku, moved_at, qty. Receipts count when stocked (not
-    on arrival: unstocked goods are not available to ship), returns only when restocked, and
-    adjustments only when approved (an unapproved count is a dispute, not a stock change).
+
+def stock_records(ctx: MetricContext, *, unapproved: bool = False) -> ir.Table:
+    """Every record that moved stock by the clock, signed, with its id and component.
+
+    Columns: provider_id, facility_id, sku, moved_at, qty, component (one of COMPONENTS),
+    record_id (the receipt, shipment, return or adjustment id). With `unapproved`, the
+    adjustments not (yet) approved are listed too, as component "unapproved": they do not
+    move the book.
     """
     receipts = ctx.happened(ctx.table("receipts"), "stocked_at")
     received = receipts.select(
@@ -47,6 +55,8 @@ def stock_movements(ctx: MetricContext) -> ir.Table:
         sku=receipts.sku,
         moved_at=receipts.stocked_at,
         qty=receipts.received_qty.fill_null(0).cast("int64"),
+        component=ibis.literal("received"),
+        record_id=receipts.receipt_id,
     )
     shipments = ctx.happened(ctx.table("shipments"), "shipped_at")
     lines = ctx.table("shipment_lines")
@@ -57,6 +67,8 @@ def stock_movements(ctx: MetricContext) -> ir.Table:
         sku=parcels.sku,
         moved_at=parcels.shipped_at,
         qty=(-parcels.qty).cast("int64"),
+        component=ibis.literal("shipped"),
+        record_id=parcels.shipment_id,
     )
     returns = ctx.happened(ctx.table("returns"), "processed_at")
     restocked = returns.filter(returns.disposition.strip().lower() == "restock")
@@ -66,18 +78,33 @@ def stock_movements(ctx: MetricContext) -> ir.Table:
         sku=restocked.sku,
         moved_at=restocked.processed_at,
         qty=restocked.qty.cast("int64"),
+        component=ibis.literal("restocked"),
+        record_id=restocked.return_id,
     )
     adjustments = ctx.happened(ctx.table("adjustments"), "occurred_at")
-    approved = adjustments.filter(adjustments.approved.fill_null(False))
-    adjusted = approved.select(
-        provider_id=approved.provider_id,
-        facility_id=approved.facility_id,
-        sku=approved.sku,
-        moved_at=approved.occurred_at,
-        qty=approved.qty_delta.cast("int64"),
+    is_approved = adjustments.approved.fill_null(False)
+    chosen = adjustments if unapproved else adjustments.filter(is_approved)
+    adjusted = chosen.select(
+        provider_id=chosen.provider_id,
+        facility_id=chosen.facility_id,
+        sku=chosen.sku,
+        moved_at=chosen.occurred_at,
+        qty=chosen.qty_delta.cast("int64"),
+        component=ibis.ifelse(chosen.approved.fill_null(False), "adjusted", "unapproved"),
+        record_id=chosen.adjustment_id,
     )
     parts = (received, shipped, restocked, adjusted)
     return ibis.union(*(nullable(p) for p in parts), distinct=False)
+
+
+def stock_movements(ctx: MetricContext) -> ir.Table:
+    """Every stock movement the brand knows of by the clock, signed.
+
+    Columns: provider_id, facility_id, sku, moved_at, qty. Receipts count when stocked (not
+    on arrival: unstocked goods are not available to ship), returns only when restocked, and
+    adjustments only when approved (an unapproved count is a dispute, not a stock change).
+    """
+    return stock_records(ctx).select(*STOCK_KEY, "moved_at", "qty")
 
 
 def inventory_book(ctx: MetricContext) -> ir.Table:
