@@ -198,7 +198,9 @@ def _in_force(rates: ir.Table, on: ir.DateValue) -> ir.BooleanValue:
     )
 
 
-def invoice_line_checks(ctx: MetricContext, rates: pa.Table | ir.Table | None = None) -> ir.Table:
+def invoice_line_checks(
+    ctx: MetricContext, rates: pa.Table | ir.Table | None = None, *, detail: bool = False
+) -> ir.Table:
     """Every invoice line issued by the clock, with the checks of invoice_accuracy_rate.
 
     Columns: the line's own, line_date (period_start, else invoice_date: it picks the
@@ -208,6 +210,12 @@ def invoice_line_checks(ctx: MetricContext, rates: pa.Table | ir.Table | None = 
     reference_ok, rate_ok, amount_ok, quantity_ok, first_copy and matched (all of them).
     A line is issued on its invoice_date (else period_end, else period_start); one issued
     after the clock does not exist yet. The invoice audit reads this table.
+
+    With `detail` the working columns stay too (the KPI does not need them, the audit
+    prices lines with them): card_rate and card_currency (the contract's price of the
+    charge, null for packaging and other), found (the reference exists), pack_rate_ok and
+    pack_quantity_ok (a packaging type of the order has the billed rate, and that many
+    parcels).
     """
     card = contract_rates(ctx, rates)
     today = ibis.literal(ctx.as_of.date())
@@ -352,13 +360,16 @@ def invoice_line_checks(ctx: MetricContext, rates: pa.Table | ir.Table | None = 
         quantity_ok=quantity_ok.fill_null(False),
         first_copy=first_copy.fill_null(False),
     )
-    return checked.mutate(
+    out = checked.mutate(
         matched=checked.reference_ok
         & checked.rate_ok
         & checked.amount_ok
         & checked.quantity_ok
         & checked.first_copy
-    ).drop("card_rate", "card_currency", "found", "pack_rate_ok", "pack_quantity_ok")
+    )
+    if detail:
+        return out
+    return out.drop("card_rate", "card_currency", "found", "pack_rate_ok", "pack_quantity_ok")
 
 
 def invoice_accuracy_items(

@@ -1,0 +1,213 @@
+"""`tallyclerk billing audit|dispute`: invoices against the rate card and the activity."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from tallyclerk.cli._common import console, state, store_session
+from tallyclerk.cli._evaluate import parse_as_of
+from tallyclerk.cli._findings import current_user
+from tallyclerk.reconcile import CHECKS, dispute_finding
+from tallyclerk.reconcile._invoice import InvoiceAudit, audit_invoices
+
+app = typer.Typer(
+    help="Invoices against the rate card and the recorded activity: audit, dispute.",
+    no_args_is_help=True,
+)
+
+
+def money(amount: Decimal | None, currency: str | None) -> str:
+    """Money with 2 decimals and its currency: 1,234.50 USD."""
+    if amount is None:
+        return "—"
+    text = f"{amount.quantize(Decimal('0.01')):,}"
+    return f"{text} {currency}" if currency else text
+
+
+# Finding kinds as the invoice table counts them (the findings tables below name them in full).
+_SHORT = {
+    "duplicate_charge": "dup",
+    "unknown_reference": "ref",
+    "wrong_rate": "rate",
+    "wrong_quantity": "qty",
+    "wrong_amount": "amount",
+    "unbilled_activity": "unbilled",
+}
+
+
+def _period(start: date | None, end: date | None) -> str:
+    """2026-03 for a calendar month, else the first and last day."""
+    if start is None or end is None:
+        return str(start or end or "")
+    if (
+        start.day == 1
+        and (end + timedelta(days=1)).day == 1
+        and start.strftime("%Y%m") == end.strftime("%Y%m")
+    ):
+        return f"{start:%Y-%m}"
+    return f"{start} – {end}"
+
+
+@app.command("audit")
+def audit_command(
+    invoice: Annotated[
+        list[str] | None, typer.Option("--invoice", help="Only this invoice (repeatable).")
+    ] = None,
+    provider: Annotated[
+        list[str] | None, typer.Option("--provider", help="Only this provider (repeatable).")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Audit as if the clock read this time (ISO).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
+    record: Annotated[
+        bool,
+        typer.Option("--record/--no-record", help="Keep the findings (default) or only show."),
+    ] = True,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", help="Show at most this many findings per kind.")
+    ] = 25,
+) -> None:
+    """Check every invoice line against the contract's rates and the recorded activity.
+
+    Wrong rate, quantity that differs from the activity (storage: pallets at the month's
+    last snapshot), amount that is not quantity x rate, a charge billed twice, a reference
+    to nothing, and activity never billed. One row per invoice with what was billed, what
+    is owed, over- and under-billed; then the findings by kind. Findings are kept (turn one
+    into a dispute with `tallyclerk billing dispute ID`) unless --no-record.
+
+    Examples:
+
+      tallyclerk billing audit
+
+      tallyclerk billing audit --invoice INV-EB-202603 --invoice INV-EB-202611
+
+      tallyclerk billing audit --provider eastbridge --json --no-record
+    """
+    with store_session() as store:
+        report = audit_invoices(
+            store,
+            invoice or None,
+            as_of=parse_as_of(as_of),
+            providers=provider or None,
+            record=record,
+            settings=state.effective_settings(),
+        )
+    if as_json:
+        console.print_json(json.dumps(report.as_dict()))
+        return
+    print_audit(report, limit=limit)
+
+
+def print_audit(report: InvoiceAudit, *, limit: int = 25) -> None:
+    """The per-invoice table, then the findings grouped by kind."""
+    console.print(f"[bold]Invoice audit[/] as of {report.as_of:%Y-%m-%d %H:%M} UTC")
+    if not report.invoices:
+        console.print("No invoice issued by then (ingest invoice_lines first).")
+    else:
+        currencies = sorted({s.currency for s in report.invoices})
+        one = currencies[0] if len(currencies) == 1 else None
+        table = Table(
+            title="Invoices" + (f" (amounts in {one})" if one else ""),
+            title_justify="left",
+            show_edge=False,
+        )
+        table.add_column("invoice", no_wrap=True)
+        table.add_column("provider", no_wrap=True)
+        table.add_column("period", no_wrap=True)
+        table.add_column("lines", justify="right", no_wrap=True)
+        if one is None:
+            table.add_column("cur")
+        for name in ("billed", "expected", "over", "under"):
+            table.add_column(name, justify="right", no_wrap=True)
+        table.add_column("findings", overflow="fold", min_width=10)
+        for s in report.invoices:
+            counts = ", ".join(f"{n} {_SHORT.get(k, k)}" for k, n in s.findings.items())
+            over = money(s.over_billed, None)
+            table.add_row(
+                s.invoice_id,
+                s.provider_id,
+                _period(s.period_start, s.period_end),
+                f"{s.lines:,}",
+                *([] if one else [s.currency]),
+                money(s.billed, None),
+                money(s.expected, None),
+                f"[bold red]{over}[/]" if s.over_billed else over,
+                money(s.under_billed, None),
+                counts or "[green]clean[/]",
+            )
+        console.print(table)
+        if any(s.findings for s in report.invoices):
+            console.print(
+                "[dim]findings: "
+                + ", ".join(f"{short} = {kind}" for kind, short in _SHORT.items())
+                + "[/]"
+            )
+        for currency, t in report.totals().items():
+            console.print(
+                f"Total {currency}: billed {money(t['billed'], currency)}, expected "
+                f"{money(t['expected'], currency)}, over-billed {money(t['over'], currency)}, "
+                f"under-billed {money(t['under'], currency)}, net {money(t['net'], currency)}"
+            )
+    groups = report.by_kind()
+    if not groups:
+        console.print("[green]No findings.[/]")
+    for kind, items in groups.items():
+        title = CHECKS[kind].title if kind in CHECKS else kind
+        table = Table(title=f"{title} ({kind}): {len(items):,}", title_justify="left")
+        for name, justify in (
+            ("id", "right"),
+            ("provider", "left"),
+            ("subject", "left"),
+            ("amount", "right"),
+            ("reason", "left"),
+        ):
+            table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+        for f in items[:limit]:
+            d = f.detected
+            table.add_row(
+                str(f.finding_id) if f.finding_id is not None else "—",
+                d.provider_id or "",
+                d.subject_id,
+                money(d.amount, d.currency),
+                d.reason + (f" [dim](dispute {f.dispute_id})[/]" if f.dispute_id else ""),
+            )
+        console.print(table)
+        if len(items) > limit:
+            console.print(f"[dim]… and {len(items) - limit:,} more (--limit)[/]")
+    if report.sync is not None:
+        sync = report.sync
+        console.print(
+            f"Findings kept: {sync.new} new, {sync.seen_again} seen again, "
+            f"{sync.reopened} reopened, {sync.cleared} no longer found."
+        )
+    elif report.findings:
+        console.print("[dim]Not recorded (--no-record).[/]")
+
+
+@app.command("dispute")
+def dispute_command(
+    finding_id: Annotated[int, typer.Argument(help="A finding id from `billing audit`.")],
+    by: Annotated[str | None, typer.Option("--by", help="Who opens it (default: you).")] = None,
+    note: Annotated[str | None, typer.Option("--note", help="A note for the provider.")] = None,
+) -> None:
+    """Turn a finding into an open dispute with the provider, carrying its amount.
+
+    Examples:
+
+      tallyclerk billing dispute 12
+
+      tallyclerk billing dispute 12 --by ana --note "pick_pack billed twice for this order"
+    """
+    with store_session() as store:
+        finding, dispute = dispute_finding(store, finding_id, by=by or current_user(), note=note)
+    console.print(
+        f"Dispute [bold]{dispute.dispute_id}[/] opened with {dispute.provider_id} for "
+        f"{money(dispute.amount, dispute.currency)}: {finding.kind} {finding.subject_id}"
+    )
