@@ -102,6 +102,28 @@ def delivery_on_time_items(ctx: MetricContext) -> ir.Table:
     )
 
 
+def delivery_lateness_items(ctx: MetricContext) -> ir.Table:
+    """delivery_on_time_rate's items, each with who caused a late delivery.
+
+    Columns: item_id, provider_id, facility_id, period_date (as the KPI's), late,
+    shipped_late (the order was shipped late by ship_on_time_rate's due time: a late
+    delivery is then the 3PL's fault; otherwise, or when ship-on-time did not judge the
+    order, the carrier's).
+    """
+    items = delivery_on_time_items(ctx)
+    shipping = ship_on_time_items(ctx)
+    shipping = shipping.select(order_id=shipping.item_id, shipped_on_time=shipping.hit)
+    joined = items.left_join(shipping, items.item_id == shipping.order_id)
+    return joined.select(
+        item_id=joined.item_id,
+        provider_id=joined.provider_id,
+        facility_id=joined.facility_id,
+        period_date=joined.period_date,
+        late=~joined.hit,
+        shipped_late=~joined.shipped_on_time.fill_null(True),
+    )
+
+
 def delivery_lateness(
     ctx: MetricContext, *, grain: Grain = "month", by_facility: bool = False
 ) -> ir.Table:
@@ -112,16 +134,13 @@ def delivery_lateness(
     rest: shipped on time, or not judged by ship-on-time, so the carrier lost the time).
     Periods as in delivery_on_time_rate (the promised date).
     """
-    items = delivery_on_time_items(ctx)
-    shipping = ship_on_time_items(ctx)
-    shipping = shipping.select(order_id=shipping.item_id, shipped_on_time=shipping.hit)
-    joined = items.left_join(shipping, items.item_id == shipping.order_id)
-    judged = joined.select(
-        provider_id=joined.provider_id,
-        facility_id=joined.facility_id,
-        period=period_start(joined.period_date, grain),
-        late=~joined.hit,
-        shipped_late=~joined.shipped_on_time.fill_null(True),
+    items = delivery_lateness_items(ctx)
+    judged = items.select(
+        provider_id=items.provider_id,
+        facility_id=items.facility_id,
+        period=period_start(items.period_date, grain),
+        late=items.late,
+        shipped_late=items.shipped_late,
     )
     keys = ["provider_id", "period", *(["facility_id"] if by_facility else [])]
     # CASE WHEN rather than a cast: PostgreSQL cannot cast a boolean to bigint.
@@ -166,17 +185,29 @@ def lateness_split(
     return sorted(splits, key=lambda s: (s.provider_id, s.facility_id or "", s.period))
 
 
-def damaged_orders(ctx: MetricContext) -> ir.Table:
-    """order_id of orders with a damaged return or feedback tagged damaged, by the clock."""
+def damage_reports(ctx: MetricContext) -> ir.Table:
+    """Orders with damage reported by the clock, one row each, with its routes.
+
+    Columns: order_id, by_return (a return with reason damaged), by_feedback (feedback
+    tagged damaged). Orders without a report have no row.
+    """
     returns = ctx.happened(ctx.table("returns"), "received_at")
     by_return = returns.filter(
         returns.order_id.notnull() & (returns.reason == str(ReturnReason.DAMAGED))
-    ).select("order_id")
+    ).select("order_id", by_return=ibis.literal(True), by_feedback=ibis.literal(False))
     feedback = ctx.happened(ctx.table("feedback"), "received_at")
     by_feedback = feedback.filter(
         feedback.order_id.notnull() & has_tag(feedback.tags, str(FeedbackTag.DAMAGED))
-    ).select("order_id")
-    return union_all(by_return, by_feedback, distinct=True)
+    ).select("order_id", by_return=ibis.literal(False), by_feedback=ibis.literal(True))
+    union = union_all(by_return, by_feedback)
+    return union.group_by("order_id").aggregate(
+        by_return=union.by_return.any(), by_feedback=union.by_feedback.any()
+    )
+
+
+def damaged_orders(ctx: MetricContext) -> ir.Table:
+    """order_id of orders with a damaged return or feedback tagged damaged, by the clock."""
+    return damage_reports(ctx).select("order_id")
 
 
 def damage_free_items(ctx: MetricContext) -> ir.Table:
@@ -198,12 +229,11 @@ def damage_free_items(ctx: MetricContext) -> ir.Table:
     )
 
 
-def perfect_order_items(ctx: MetricContext) -> ir.Table:
-    """Delivered orders with a promise; a hit when on time, complete, accurate, undamaged.
+def perfect_order_facts(ctx: MetricContext) -> ir.Table:
+    """perfect_order_rate's orders with each of its four components as a flag.
 
-    Shipped complete = the order's shipments cover its units by the clock (a short-shipped
-    order can be delivered, parcel by parcel, and still not be complete). Same items and
-    periods (the promised date) as delivery_on_time_rate.
+    Columns: order_id, provider_id, facility_id, promised_date, on_time, complete (shipped
+    complete by the clock), picking_error, damaged. Same rows as `perfect_order_items`.
     """
     promised = _promised_deliveries(ctx)
     complete = order_completion(ctx).select("order_id", _complete=ibis.literal(True))
@@ -216,9 +246,27 @@ def perfect_order_items(ctx: MetricContext) -> ir.Table:
             *(joined[c] for c in facts.columns),
             *(joined[c] for c in extra.columns if c != "order_id"),
         )
-    perfect = (
-        facts.on_time & facts._complete.notnull() & facts._error.isnull() & facts._damaged.isnull()
+    return facts.select(
+        order_id=facts.order_id,
+        provider_id=facts.provider_id,
+        facility_id=facts.facility_id,
+        promised_date=facts.promised_date,
+        on_time=facts.on_time,
+        complete=facts._complete.notnull(),
+        picking_error=facts._error.notnull(),
+        damaged=facts._damaged.notnull(),
     )
+
+
+def perfect_order_items(ctx: MetricContext) -> ir.Table:
+    """Delivered orders with a promise; a hit when on time, complete, accurate, undamaged.
+
+    Shipped complete = the order's shipments cover its units by the clock (a short-shipped
+    order can be delivered, parcel by parcel, and still not be complete). Same items and
+    periods (the promised date) as delivery_on_time_rate.
+    """
+    facts = perfect_order_facts(ctx)
+    perfect = facts.on_time & facts.complete & ~facts.picking_error & ~facts.damaged
     return facts.select(
         item_id=facts.order_id,
         provider_id=facts.provider_id,
