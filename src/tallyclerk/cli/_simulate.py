@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 
 def _run_simulation(
-    out: Path, orders: int, seed: int, start: date, months: int
+    out: Path, orders: int, seed: int, start: date, months: int, *, problems: bool = True
 ) -> SimulationSummary:
     # Imported here: the generator is only needed by the commands that simulate.
     from tallyclerk.simulate import simulate
@@ -46,6 +46,7 @@ def _run_simulation(
             start=start,
             months=months,
             progress=lambda n: progress.advance(task, n),
+            problems=problems,
         )
 
 
@@ -59,6 +60,13 @@ def simulate_command(
         str, typer.Option("--start", help="First day of the simulated year (YYYY-MM-DD).")
     ] = "2026-01-01",
     months: Annotated[int, typer.Option("--months", min=1, max=36, help="Months to cover.")] = 12,
+    no_problems: Annotated[
+        bool,
+        typer.Option(
+            "--no-problems",
+            help="Plant no problems: a clean year with only the ordinary noise of operations.",
+        ),
+    ] = False,
 ) -> None:
     """Write a demo brand's canonical CSVs, contracts and planted problems.
 
@@ -66,21 +74,28 @@ def simulate_command(
     November-December peak. Problems are planted on purpose (a peak meltdown, inventory
     shrink, overbilling, slow returns, orders never shipped, parcels never scanned) and
     listed in planted.json. Streams to disk, so millions of orders fit in little memory.
+    With --no-problems nothing is planted (planted.json then lists none), which gives a
+    baseline where a check should find only the everyday noise.
 
     Examples:
 
       tallyclerk simulate --out demo-data --orders 50000 --seed 7
 
       tallyclerk simulate --out bench --orders 1000000
+
+      tallyclerk simulate --out clean-data --orders 50000 --no-problems
     """
     try:
         first_day = date.fromisoformat(start)
     except ValueError:
         err_console.print(f"[red]error:[/] --start {start!r} is not a date (YYYY-MM-DD)")
         raise typer.Exit(2) from None
-    summary = _run_simulation(out, orders, seed, first_day, months)
+    summary = _run_simulation(out, orders, seed, first_day, months, problems=not no_problems)
     _print_counts(dict(summary.rows), f"Simulated data in {out}")
-    console.print(f"Planted problems are listed in {out / 'planted.json'}.")
+    if no_problems:
+        console.print(f"No problems were planted ({out / 'planted.json'} lists none).")
+    else:
+        console.print(f"Planted problems are listed in {out / 'planted.json'}.")
 
 
 def _print_counts(counts: dict[str, int], title: str) -> None:

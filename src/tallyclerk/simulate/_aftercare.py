@@ -71,8 +71,11 @@ class Aftercare:
         billing: Billing,
         planted: PlantedLog,
         skus: list[str],
+        *,
+        problems: bool = True,
     ) -> None:
         self._clock = clock
+        self._plant = problems  # False: westcoast returns keep their usual processing times
         self._rng = rng
         self._inventory = inventory
         self._billing = billing
@@ -184,7 +187,7 @@ class Aftercare:
                 disposition = "restock" if rng.random() < 0.93 else "refurbish"
             units = qty if qty == 1 or rng.random() < 0.7 else rng.between(1, qty + 1)
             days, cum = _PROCESS_DAYS[provider_id]
-            slow = provider_id == "westcoast" and rng.random() < SLOW_RETURN_SHARE
+            slow = self._plant and provider_id == "westcoast" and rng.random() < SLOW_RETURN_SHARE
             # Planted: westcoast lets a share of returns sit well past the contract's N days.
             wait = contract_days + rng.between(1, 8) if slow else days[rng.pick(cum)]
             if wait == 0:

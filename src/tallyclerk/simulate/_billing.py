@@ -55,8 +55,11 @@ class Billing:
         rng: Draw,
         planted: PlantedLog,
         start: date,
+        *,
+        problems: bool = True,
     ) -> None:
         self._append = writer.append
+        self._plant = problems  # False: no duplicate lines, storage at the contract rate
         self._rng = rng
         self._planted = planted
         self._first_day = clock.first_day
@@ -120,7 +123,11 @@ class Billing:
         invoice = self._invoice(provider_id, day)
         line = self._line
         line(invoice, "pick_pack", order_id, 1, rates.pick_pack, rates.pick_pack)
-        if provider_id == "eastbridge" and invoice.key - self._start_key in DUPLICATE_MONTH_INDEXES:
+        if (
+            self._plant
+            and provider_id == "eastbridge"
+            and invoice.key - self._start_key in DUPLICATE_MONTH_INDEXES
+        ):
             # Planted: the same order's pick_pack billed twice.
             first_of_month = invoice.key not in self._duplicated_months
             if first_of_month or self._rng.random() < DUPLICATE_PICK_PACK_SHARE:
@@ -164,7 +171,8 @@ class Billing:
         contract_rate = CONTRACTS[provider_id].rates.storage_per_pallet_month
         rate = contract_rate
         overbilled = (
-            provider_id == "eastbridge"
+            self._plant
+            and provider_id == "eastbridge"
             and key - self._start_key in OVERBILLED_STORAGE_MONTH_INDEXES
         )
         if overbilled:

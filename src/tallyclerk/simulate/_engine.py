@@ -71,8 +71,17 @@ def simulate(
     start: date = date(2026, 1, 1),
     months: int = 12,
     progress: Callable[[int], None] | None = None,
+    problems: bool = True,
 ) -> SimulationSummary:
-    """Generate a demo brand's year of canonical CSVs, contracts and planted problems."""
+    """Generate a demo brand's year of canonical CSVs, contracts and planted problems.
+
+    With `problems=False` nothing is planted: eastbridge's peak throughput meets its target,
+    no LAX1 stock drifts, every invoice line follows the rate card once, westcoast processes
+    returns within its contract, every released order ships (or is cancelled) and every
+    parcel gets carrier scans. The background of a normal operation stays (mis-picks, a few
+    late shipments, short receipts, damage, carrier delays). `planted.json` then lists no
+    problems and says `"planted": false`. The default output does not change.
+    """
     if orders < 0:
         raise ValueError("orders must be >= 0")
     if months < 1:
@@ -111,17 +120,17 @@ def simulate(
     expected_units = [
         [0.0, *accumulate(c * share * MEAN_UNITS_PER_ORDER for c in counts)] for share in shares
     ]
-    capacity = peak_capacity(sites, counts, shares, first_order_day, peak_days)
+    capacity = peak_capacity(sites, counts, shares, first_order_day, peak_days, meltdown=problems)
     contract_terms = contract_capacity(sites, orders, len(counts), shares, capacity)
     mean_daily = orders / max(1, len(counts))
     weekly_orders = [7 * mean_daily * share for share in shares]
-    never_ship = _never_ship_targets(counts, first_order_day)
+    never_ship = _never_ship_targets(counts, first_order_day) if problems else set()
 
     planted = PlantedLog()
     contract_paths = write_contracts(out_dir, years, contract_terms, date(start.year, 1, 1))
     with Tables(out_dir) as tables:
         write_products(catalog, tables["products"])
-        billing = Billing(tables["invoice_lines"], clock, rng, planted, start)
+        billing = Billing(tables["invoice_lines"], clock, rng, planted, start, problems=problems)
         inventory = Inventory(
             catalog,
             sites,
@@ -134,11 +143,14 @@ def simulate(
             first_order_day,
         )
         inventory.open_stock()
-        inventory.choose_drift("LAX1", min(DRIFT_SKUS, len(catalog.products)))
+        if problems:
+            inventory.choose_drift("LAX1", min(DRIFT_SKUS, len(catalog.products)))
         maker = OrderMaker(catalog, clock, tables, rng)
         carriers = Carriers(clock, carrier_calendar, tables, rng)
         skus = [p.sku for p in catalog.products]
-        aftercare = Aftercare(clock, tables, rng, inventory, billing, planted, skus)
+        aftercare = Aftercare(
+            clock, tables, rng, inventory, billing, planted, skus, problems=problems
+        )
         audits = Audits(clock, tables, rng, weekly_orders)
         fulfillment = Fulfillment(
             sites,
@@ -156,6 +168,7 @@ def simulate(
             peak_days,
             capacity,
             never_ship,
+            problems=problems,
         )
 
         inventory.snapshot(opening_day)
@@ -197,7 +210,9 @@ def simulate(
         tables.flush()
 
     rows = tables.counts()
-    problems = build_problems(planted, start, day_date(end_day - 1), sites)
+    planted_problems = (
+        build_problems(planted, start, day_date(end_day - 1), sites) if problems else []
+    )
     planted_path = out_dir / "planted.json"
     header = {
         "generator": "tallyclerk.simulate",
@@ -209,7 +224,9 @@ def simulate(
         "rows": rows,
         "conventions": conventions(),
     }
-    write_planted(planted_path, header, problems)
+    if not problems:
+        header["planted"] = False
+    write_planted(planted_path, header, planted_problems)
     return SimulationSummary(
         out_dir=out_dir,
         orders=orders,
@@ -220,7 +237,8 @@ def simulate(
         paths=tables.paths(),
         contracts=tuple(contract_paths),
         planted_path=planted_path,
-        planted=tuple(problems),
+        planted=tuple(planted_problems),
+        problems=problems,
     )
 
 

@@ -24,7 +24,8 @@ LATE_SHARE = 0.002  # shipped a business day after due, outside any backlog
 SPLIT_SHARE_OF_MULTILINE = 0.09  # about 4% of all orders
 SPLIT_NEXT_DAY_SHARE = 0.06
 MISPICK_SHARE = 0.0012
-BACKGROUND_NO_SCAN = 0.0004  # eastbridge parcels lost without a scan
+# eastbridge parcels lost without a scan (none when problems are off: every parcel scanned)
+BACKGROUND_NO_SCAN = 0.0004
 
 _WORK_START = 8 * 3600
 _LAST_PICKUP = 19 * 3600 + 1800
@@ -51,8 +52,11 @@ class Fulfillment:
         peak_days: bytearray,
         capacity: list[int],
         never_ship: Container[int],
+        *,
+        problems: bool = True,
     ) -> None:
         self._sites = sites
+        self._plant = problems  # False: every parcel gets its carrier scans
         self._clock = clock
         self._carrier_calendar = carrier_calendar
         self._rng = rng
@@ -248,7 +252,9 @@ class Fulfillment:
             )
             label_ts = max(release_ts + 120, ts - rng.between(600, 5400))
             last_ship_ts = max(last_ship_ts, ts)
-            if provider_id == "westcoast":
+            if not self._plant:
+                scanned = True
+            elif provider_id == "westcoast":
                 # Planted: about one westcoast parcel in 1/NO_SCAN_SHARE never gets a scan, at
                 # random gaps (so the rate holds at any scale).
                 self._until_silent -= 1

@@ -34,6 +34,7 @@ class SimulationSummary:
     contracts: tuple[Path, ...]
     planted_path: Path
     planted: tuple[PlantedProblem, ...]
+    problems: bool = True  # False: generated with no planted problems
 
 
 def conventions() -> dict[str, str]:
