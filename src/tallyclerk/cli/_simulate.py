@@ -6,14 +6,14 @@ import json
 import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import sqlalchemy as sa
 import typer
-from rich.padding import Padding
 from rich.table import Table
 
 from tallyclerk.cli._common import console, count_progress, err_console, state, store_session
+from tallyclerk.cli._findings import title_of
 from tallyclerk.cli._ingest import print_run
 from tallyclerk.cli._store import print_summary
 from tallyclerk.contracts import load_contract
@@ -21,7 +21,8 @@ from tallyclerk.contracts._repository import add_contract
 from tallyclerk.domain import KINDS, Kind
 from tallyclerk.errors import InputError
 from tallyclerk.ingest import ingest_paths
-from tallyclerk.metrics import get_metric
+from tallyclerk.metrics import get_metric, open_context
+from tallyclerk.reconcile import DOMAINS, run_findings
 from tallyclerk.settings import Settings
 from tallyclerk.sla import MetricEvaluation, evaluate_periods
 from tallyclerk.store import CANONICAL_TABLES
@@ -169,24 +170,72 @@ def demo(
             summary = summarize(connection)
     print_summary(summary, "What the store now holds")
     planted = json.loads((data_dir / "planted.json").read_text("utf-8"))
-    _print_planted(planted)
     _print_year(store_settings=state.effective_settings())
-    console.print(
-        "\nNext: [bold]tallyclerk evaluate --period 2026-11 --as-of 2027-01-31[/] (both "
-        "segments of the peak month), [bold]tallyclerk kpi drill ship_on_time_rate --provider "
-        "eastbridge --period 2026-11 --misses[/] (the late orders), [bold]tallyclerk status[/]"
+    _print_found(planted, state.effective_settings())
+    clock = "--as-of 2027-01-31"
+    hints = (
+        (f"evaluate --period 2026-11 {clock}", "both segments of the peak month"),
+        (
+            f"kpi drill ship_on_time_rate --provider eastbridge --period 2026-11 --misses {clock}",
+            "the late orders",
+        ),
+        (f"reconcile {clock}", "every hand-off that broke, with its age"),
+        (f"inventory {clock}", "the book against the 3PLs' counts"),
+        (f"billing audit {clock}", "every invoice against the rate card"),
+        (f"experience --period 2026-11 {clock}", "what the customers saw"),
+        ("findings list", "acknowledge, resolve or dispute what was found"),
     )
+    console.print("\n[bold]Next[/] (with the clock after the demo year, so every order is settled):")
+    for command, what in hints:
+        console.print(f"  [bold]tallyclerk {command}[/]\n      [dim]{what}[/]")
 
 
-def _print_planted(planted: dict[str, object]) -> None:
-    console.print("\n[bold]Problems planted in the demo data[/] (what tallyclerk must find):")
-    problems = planted.get("problems", [])
-    for item in problems if isinstance(problems, list) else []:
-        where = ", ".join(item.get("provider_ids", []))
-        metric = item.get("metric")
-        label = f"{where}; {metric}" if metric else where
-        console.print(f"  [bold]{item.get('name', '')}[/] [dim]({label})[/]")
-        console.print(Padding(str(item.get("description", "")), (0, 0, 0, 4)))
+def _print_found(planted: dict[str, Any], store_settings: Settings) -> None:
+    """Reconcile and audit the year, then show each planted problem beside what was found."""
+    # Imported here: only the demo matches findings against a simulation's planted list.
+    from tallyclerk.simulate._verify import verify_planted
+
+    with (
+        store_session() as store,
+        console.status("reconciling hand-offs, inventory and invoices ..."),
+    ):
+        run = run_findings(store, DOMAINS, as_of=DEMO_YEAR_END, settings=store_settings)
+        with open_context(store, as_of=DEMO_YEAR_END, settings=store_settings) as ctx:
+            check = verify_planted(ctx, planted, run.detected)
+    table = Table(
+        title="The planted problems, and what tallyclerk shows of them "
+        f"(as of {DEMO_YEAR_END:%Y-%m-%d})",
+        title_justify="left",
+    )
+    table.add_column("planted problem", overflow="fold", ratio=3)
+    table.add_column("found", justify="right", no_wrap=True)
+    table.add_column("what it amounts to; where to look", overflow="fold", ratio=2)
+    for o in check.outcomes:
+        mark = "[green]✓[/]" if o.found_ok else "[bold red]✗[/]"
+        found = f"{o.found:,}/{o.checked:,} {mark}"
+        table.add_row(
+            f"[bold]{o.name}[/] [dim]({', '.join(o.provider_ids)})[/]\n{o.description}",
+            found,
+            f"{o.figure}\n[dim]{o.shown_by}[/]",
+        )
+    console.print(table)
+    if not check.outcomes:
+        console.print("Nothing was planted in this data set.")
+    if check.unplanted:
+        console.print(
+            "[bold]Found, not planted[/]: the simulated operations' ordinary noise "
+            "(a mis-pick, a parcel the carrier loses); each is a real discrepancy in the data."
+        )
+        for u in check.unplanted:
+            console.print(
+                f"  {title_of(u.kind)} ({u.kind}), {u.provider_id or 'no provider'}: "
+                f"{u.count:,}  [dim]e.g. {', '.join(u.examples)}[/]"
+            )
+    if run.sync is not None:
+        console.print(
+            f"[dim]{len(run.detected):,} findings stored: {run.sync.new:,} new, "
+            f"{run.sync.seen_again:,} seen before.[/]"
+        )
 
 
 # Short column heads for the year matrix (the full names are in `tallyclerk evaluate`).
