@@ -185,7 +185,9 @@ def demo(
         (f"experience --period 2026-11 {clock}", "what the customers saw"),
         ("findings list", "acknowledge, resolve or dispute what was found"),
     )
-    console.print("\n[bold]Next[/] (with the clock after the demo year, so every order is settled):")
+    console.print(
+        "\n[bold]Next[/] (with the clock after the demo year, so every order is settled):"
+    )
     for command, what in hints:
         console.print(f"  [bold]tallyclerk {command}[/]\n      [dim]{what}[/]")
 
