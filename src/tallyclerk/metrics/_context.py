@@ -6,8 +6,10 @@ Time-zone and business-day logic reaches the expressions as joins on the tables 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, TypeVar
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -16,6 +18,7 @@ import ibis.expr.types as ir
 from tallyclerk.metrics._frames import Frames
 
 UTC_TIMESTAMP = dt.Timestamp(timezone="UTC")
+T = TypeVar("T")
 
 _DAY_FACTS = (
     "is_business_day",
@@ -41,6 +44,13 @@ class MetricContext:
     tables: dict[str, ir.Table]
     frames: Frames
     _frame_tables: dict[str, ir.Table] = field(default_factory=dict)
+    _memo: dict[str, Any] = field(default_factory=dict)
+
+    def memo(self, key: str, build: Callable[[], T]) -> T:
+        """A result computed once per context (e.g. a small table several checks share)."""
+        if key not in self._memo:
+            self._memo[key] = build()
+        return self._memo[key]  # type: ignore[no-any-return]
 
     def table(self, kind: str) -> ir.Table:
         """A canonical table."""

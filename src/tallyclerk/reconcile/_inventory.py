@@ -320,9 +320,15 @@ def _evidence(t: ir.Table) -> dict[str, ir.Value]:
     }
 
 
+def latest_trend(ctx: MetricContext) -> ir.Table:
+    """`inventory_trend` of every SKU, computed once per context (one row per facility and
+    SKU, so it is small) and shared by the inventory checks."""
+    return ibis.memtable(ctx.memo("inventory_trend", lambda: inventory_trend(ctx).to_pyarrow()))
+
+
 def detect_variance(ctx: MetricContext, params: CheckParams) -> ir.Table:
     """SKUs whose count at the facility's latest snapshot is off the book beyond tolerance."""
-    t = inventory_trend(ctx)
+    t = latest_trend(ctx)
     t = t.filter(~t.within_tolerance)
     return t.select(
         provider_id=t.provider_id,
@@ -339,7 +345,7 @@ def detect_variance(ctx: MetricContext, params: CheckParams) -> ir.Table:
 
 def detect_drift(ctx: MetricContext, params: CheckParams) -> ir.Table:
     """SKUs whose shortfall keeps growing: repeated shrink on the same SKU."""
-    t = inventory_trend(ctx)
+    t = latest_trend(ctx)
     t = t.filter(t.drifting)
     return t.select(
         provider_id=t.provider_id,

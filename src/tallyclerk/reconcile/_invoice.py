@@ -19,7 +19,6 @@ under-billed negative).
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -336,23 +335,18 @@ def audit_lines(ctx: MetricContext, rates: pa.Table | ir.Table | None = None) ->
     )
 
 
-_FAILED: dict[int, tuple[weakref.ref[MetricContext], pa.Table]] = {}
-
-
 def failed_lines(ctx: MetricContext) -> pa.Table:
     """The lines of `audit_lines` with a finding, computed once per context.
 
     The five line checks share one pass over the invoices: the engine computes the audit and
     returns only the lines that fail (few, by nature); each check then takes its kind.
     """
-    key = id(ctx)
-    cached = _FAILED.get(key)
-    if cached is not None and cached[0]() is ctx:
-        return cached[1]
-    lines = audit_lines(ctx)
-    table = lines.filter(lines.finding_kind.notnull()).to_pyarrow()
-    _FAILED[key] = (weakref.ref(ctx, lambda _ref: _FAILED.pop(key, None)), table)
-    return table
+
+    def build() -> pa.Table:
+        lines = audit_lines(ctx)
+        return lines.filter(lines.finding_kind.notnull()).to_pyarrow()
+
+    return ctx.memo("invoice_failed_lines", build)
 
 
 def _line_findings(kind: str) -> Any:
