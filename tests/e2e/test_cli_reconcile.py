@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from tallyclerk.cli import app
+from tallyclerk.cli._common import console
 from tests.support import tiny_store
 
 runner = CliRunner()
@@ -141,3 +143,28 @@ def test_unknown_kind_is_one_line_error(tmp_path: Path) -> None:
     assert result.exit_code != 0
     assert "--kind nope is not a check" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("width", "line"),
+    [
+        # Too narrow for a reason column: the reason goes under its row, in full width.
+        (60, "│     released 2026-03-16 17:00 UTC to westcoast LAX1,"),
+        (80, "│     released 2026-03-16 17:00 UTC to westcoast LAX1, due by the end of"),
+        # Wide: one line per finding, the reason in its own column.
+        (
+            160,
+            "│ new    │ released 2026-03-16 17:00 UTC to westcoast LAX1, due by the end of "
+            "2026-03-16 (local); 0 of 3 units shipped │",
+        ),
+    ],
+)
+def test_reasons_read_whole_at_any_width(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, width: int, line: str
+) -> None:
+    """The reason is never squeezed into a column a few characters wide."""
+    monkeypatch.setattr(console, "_width", width)
+    out = _run(_store_url(tmp_path)).output
+    assert line in out
+    assert "│  3  o-late " in out or "│  3 │ o-late " in out  # the row, its subject whole
+    assert all(len(text) <= width for text in out.splitlines())

@@ -8,11 +8,18 @@ from decimal import Decimal
 from typing import Annotated
 
 import typer
-from rich.table import Table
+from rich.markup import escape
 
 from tallyclerk.cli._common import console, state, store_session
 from tallyclerk.cli._evaluate import parse_as_of
-from tallyclerk.cli._findings import current_user
+from tallyclerk.cli._findings import (
+    Column,
+    Entry,
+    current_user,
+    fitted_table,
+    format_money,
+    where,
+)
 from tallyclerk.reconcile import CHECKS, dispute_finding
 from tallyclerk.reconcile._invoice import InvoiceAudit, audit_invoices
 
@@ -23,11 +30,8 @@ app = typer.Typer(
 
 
 def money(amount: Decimal | None, currency: str | None) -> str:
-    """Money with 2 decimals and its currency: 1,234.50 USD."""
-    if amount is None:
-        return "—"
-    text = f"{amount.quantize(Decimal('0.01')):,}"
-    return f"{text} {currency}" if currency else text
+    """Money with 2 decimals and its currency: 1,234.50 USD (— for none)."""
+    return format_money(amount, currency, blank="—")
 
 
 # Finding kinds as the invoice table counts them (the findings tables below name them in full).
@@ -39,6 +43,15 @@ _SHORT = {
     "wrong_amount": "amount",
     "unbilled_activity": "unbilled",
 }
+
+
+# A finding of one kind: its id, the invoice line (or activity), where, how much (then why).
+_FINDING_COLUMNS = (
+    Column("id", right=True, keep=9),
+    Column("subject", keep=8),
+    Column("provider", keep=4),
+    Column("amount", right=True, keep=7),
+)
 
 
 def _period(start: date | None, end: date | None) -> str:
@@ -113,35 +126,45 @@ def print_audit(report: InvoiceAudit, *, limit: int = 25) -> None:
     else:
         currencies = sorted({s.currency for s in report.invoices})
         one = currencies[0] if len(currencies) == 1 else None
-        table = Table(
-            title="Invoices" + (f" (amounts in {one})" if one else ""),
-            title_justify="left",
-            show_edge=False,
-        )
-        table.add_column("invoice", no_wrap=True)
-        table.add_column("provider", no_wrap=True)
-        table.add_column("period", no_wrap=True)
-        table.add_column("lines", justify="right", no_wrap=True)
-        if one is None:
-            table.add_column("cur")
-        for name in ("billed", "expected", "over", "under"):
-            table.add_column(name, justify="right", no_wrap=True)
-        table.add_column("findings", overflow="fold", min_width=10)
+        columns = [
+            Column("invoice", keep=9),
+            Column("provider", keep=3),
+            Column("period", keep=4),
+            Column("lines", right=True, keep=2),
+            *([] if one else [Column("cur", keep=8)]),
+            Column("billed", right=True, keep=8),
+            Column("expected", right=True, keep=5),
+            Column("over", right=True, keep=7),
+            Column("under", right=True, keep=6),
+        ]
+        entries = []
         for s in report.invoices:
-            counts = ", ".join(f"{n} {_SHORT.get(k, k)}" for k, n in s.findings.items())
             over = money(s.over_billed, None)
-            table.add_row(
-                s.invoice_id,
-                s.provider_id,
-                _period(s.period_start, s.period_end),
-                f"{s.lines:,}",
-                *([] if one else [s.currency]),
-                money(s.billed, None),
-                money(s.expected, None),
-                f"[bold red]{over}[/]" if s.over_billed else over,
-                money(s.under_billed, None),
-                counts or "[green]clean[/]",
+            entries.append(
+                Entry(
+                    [
+                        escape(s.invoice_id),
+                        escape(s.provider_id),
+                        _period(s.period_start, s.period_end),
+                        f"{s.lines:,}",
+                        *([] if one else [s.currency]),
+                        money(s.billed, None),
+                        money(s.expected, None),
+                        f"[bold red]{over}[/]" if s.over_billed else over,
+                        money(s.under_billed, None),
+                    ],
+                    note=", ".join(f"{n} {_SHORT.get(k, k)}" for k, n in s.findings.items()),
+                )
             )
+        table = fitted_table(
+            "Invoices" + (f" (amounts in {one})" if one else ""),
+            columns,
+            entries,
+            note="findings",
+            note_min=20,
+            empty_note="[green]clean[/]",
+            label_note=True,
+        )
         console.print(table)
         if any(s.findings for s in report.invoices):
             console.print(
@@ -160,24 +183,22 @@ def print_audit(report: InvoiceAudit, *, limit: int = 25) -> None:
         console.print("[green]No findings.[/]")
     for kind, items in groups.items():
         title = CHECKS[kind].title if kind in CHECKS else kind
-        table = Table(title=f"{title} ({kind}): {len(items):,}", title_justify="left")
-        for name, justify in (
-            ("id", "right"),
-            ("provider", "left"),
-            ("subject", "left"),
-            ("amount", "right"),
-            ("reason", "left"),
-        ):
-            table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
-        for f in items[:limit]:
-            d = f.detected
-            table.add_row(
-                str(f.finding_id) if f.finding_id is not None else "—",
-                d.provider_id or "",
-                d.subject_id,
-                money(d.amount, d.currency),
-                d.reason + (f" [dim](dispute {f.dispute_id})[/]" if f.dispute_id else ""),
+        entries = [
+            Entry(
+                [
+                    str(f.finding_id) if f.finding_id is not None else "—",
+                    escape(f.detected.subject_id),
+                    escape(where(f.detected.provider_id, f.detected.facility_id)),
+                    money(f.detected.amount, f.detected.currency),
+                ],
+                note=escape(f.detected.reason)
+                + (f" [dim](dispute {escape(f.dispute_id)})[/]" if f.dispute_id else ""),
             )
+            for f in items[:limit]
+        ]
+        table = fitted_table(
+            f"{title} ({kind}): {len(items):,}", _FINDING_COLUMNS, entries, note="reason"
+        )
         console.print(table)
         if len(items) > limit:
             console.print(f"[dim]… and {len(items) - limit:,} more (--limit)[/]")

@@ -8,10 +8,11 @@ from datetime import date
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
+from rich.markup import escape
 
 from tallyclerk.cli._common import console, state, store_session, user_errors
 from tallyclerk.cli._evaluate import parse_as_of
+from tallyclerk.cli._findings import Column, Entry, fitted_table
 from tallyclerk.errors import InputError
 from tallyclerk.experience import (
     ID_LIMIT,
@@ -77,17 +78,20 @@ def _rows(report: ExperienceReport) -> list[ProviderExperience]:
     return [*report.providers, report.total]
 
 
-def _table(title: str, columns: list[str], *, labels: int = 1) -> Table:
-    """A table whose first `labels` columns are text, the others figures."""
-    table = Table(title=title, title_justify="left")
-    for i, column in enumerate(columns):
-        text = i < labels
-        table.add_column(column, justify="left" if text else "right", no_wrap=text)
-    return table
+def _columns(names: list[str], *, labels: int = 1) -> list[Column]:
+    """The first `labels` columns are text kept on the row; the figures leave it right to left."""
+    return [
+        Column(name, keep=9 if i < labels else 8 - i, right=i >= labels, wrap=i >= labels)
+        for i, name in enumerate(names)
+    ]
 
 
 def _style(p: ProviderExperience) -> str | None:
     return "bold" if p.provider_id == TOTAL else None
+
+
+def _row(p: ProviderExperience, *cells: str) -> Entry:
+    return Entry([escape(_name(p.provider_id)), *cells], style=_style(p))
 
 
 def print_report(report: ExperienceReport) -> None:
@@ -96,133 +100,154 @@ def print_report(report: ExperienceReport) -> None:
         f"[bold]Customer experience {report.period_start} – {report.period_end}[/] "
         f"as of {report.as_of:%Y-%m-%d %H:%M} UTC"
     )
-    perfect = _table(
-        "Perfect orders (by promised date; an order may fail several ways)",
-        [
-            "provider",
-            "perfect",
-            "orders",
-            *(_LABELS[b.key] for b in report.total.perfect_order.reasons),
-        ],
-    )
-    for p in _rows(report):
-        po = p.perfect_order
-        perfect.add_row(
-            _name(p.provider_id),
-            _rate(po.rate),
-            f"{po.rate.numerator:,}/{po.rate.denominator:,}",
-            *(_count(b) for b in po.reasons),
-            style=_style(p),
+    rows = _rows(report)
+    console.print(
+        fitted_table(
+            "Perfect orders (by promised date; an order may fail several ways)",
+            _columns(
+                [
+                    "provider",
+                    "perfect",
+                    "orders",
+                    *(_LABELS[b.key] for b in report.total.perfect_order.reasons),
+                ]
+            ),
+            [
+                _row(
+                    p,
+                    _rate(p.perfect_order.rate),
+                    f"{p.perfect_order.rate.numerator:,}/{p.perfect_order.rate.denominator:,}",
+                    *(_count(b) for b in p.perfect_order.reasons),
+                )
+                for p in rows
+            ],
         )
-    console.print(perfect)
-
-    delivery = _table(
-        "Deliveries (by promised date)",
-        [
-            "provider",
-            "on time",
-            "delivered",
-            "late",
-            *(_LABELS[b.key] for b in report.total.delivery.causes),
-        ],
     )
-    for p in _rows(report):
-        d = p.delivery
-        delivery.add_row(
-            _name(p.provider_id),
-            _rate(d.rate),
-            f"{d.rate.denominator:,}",
-            _count(d.late),
-            *(_count(b) for b in d.causes),
-            style=_style(p),
+    console.print(
+        fitted_table(
+            "Deliveries (by promised date)",
+            _columns(
+                [
+                    "provider",
+                    "on time",
+                    "delivered",
+                    "late",
+                    *(_LABELS[b.key] for b in report.total.delivery.causes),
+                ]
+            ),
+            [
+                _row(
+                    p,
+                    _rate(p.delivery.rate),
+                    f"{p.delivery.rate.denominator:,}",
+                    _count(p.delivery.late),
+                    *(_count(b) for b in p.delivery.causes),
+                )
+                for p in rows
+            ],
         )
-    console.print(delivery)
-
-    damage = _table(
-        "Damage (by delivery date; an order reported both ways counts once)",
-        ["provider", "damage rate", "damaged/delivered", "via return", "via feedback"],
     )
-    for p in _rows(report):
-        dm = p.damage
-        damage.add_row(
-            _name(p.provider_id),
-            _pct(dm.damage_rate),
-            f"{dm.damaged.count:,}/{dm.rate.denominator:,}",
-            *(f"{b.count:,}" for b in dm.routes),
-            style=_style(p),
+    console.print(
+        fitted_table(
+            "Damage (by delivery date; an order reported both ways counts once)",
+            _columns(
+                ["provider", "damage rate", "damaged/delivered", "via return", "via feedback"]
+            ),
+            [
+                _row(
+                    p,
+                    _pct(p.damage.damage_rate),
+                    f"{p.damage.damaged.count:,}/{p.damage.rate.denominator:,}",
+                    *(f"{b.count:,}" for b in p.damage.routes),
+                )
+                for p in rows
+            ],
         )
-    console.print(damage)
-
-    misship = _table(
-        "Mis-ships (by completion date; an order found several ways counts once)",
-        [
-            "provider",
-            "mis-ship rate",
-            "mis-shipped/complete",
-            "via lines",
-            "via return",
-            "via feedback",
-        ],
     )
-    for p in _rows(report):
-        ms = p.misship
-        misship.add_row(
-            _name(p.provider_id),
-            _pct(ms.misship_rate),
-            f"{ms.misshipped.count:,}/{ms.rate.denominator:,}",
-            *(f"{b.count:,}" for b in ms.routes),
-            style=_style(p),
+    console.print(
+        fitted_table(
+            "Mis-ships (by completion date; an order found several ways counts once)",
+            _columns(
+                [
+                    "provider",
+                    "mis-ship rate",
+                    "mis-shipped/complete",
+                    "via lines",
+                    "via return",
+                    "via feedback",
+                ]
+            ),
+            [
+                _row(
+                    p,
+                    _pct(p.misship.misship_rate),
+                    f"{p.misship.misshipped.count:,}/{p.misship.rate.denominator:,}",
+                    *(f"{b.count:,}" for b in p.misship.routes),
+                )
+                for p in rows
+            ],
         )
-    console.print(misship)
-
-    feedback = _table(
-        "Feedback (by received date, brand time zone)",
-        ["provider", "responses", "mean score", "scores (score:responses)"],
     )
-    tags = _table(
-        "Feedback tags (responses with the tag, share of responses)",
-        ["provider", *(b.key for b in report.total.feedback.tags)],
-    )
-    for p in _rows(report):
-        fb = p.feedback
-        feedback.add_row(
-            _name(p.provider_id),
-            f"{fb.responses:,}",
-            "—" if fb.mean_score is None else f"{fb.mean_score:.2f}",
-            " ".join(f"{score}:{n}" for score, n in fb.distribution) or "—",
-            style=_style(p),
+    feedback = [
+        _row(
+            p,
+            f"{p.feedback.responses:,}",
+            "—" if p.feedback.mean_score is None else f"{p.feedback.mean_score:.2f}",
+            " ".join(f"{score}:{n}" for score, n in p.feedback.distribution) or "—",
         )
-        tags.add_row(_name(p.provider_id), *(_count(b) for b in fb.tags), style=_style(p))
-    console.print(feedback)
-    console.print(tags)
-
-    audits = _table(
-        "Packaging audits (by audit date)",
-        ["provider", "checklist item", "pass rate", "passed/checks", "failing audits"],
-        labels=2,
+        for p in rows
+    ]
+    console.print(
+        fitted_table(
+            "Feedback (by received date, brand time zone)",
+            _columns(["provider", "responses", "mean score", "scores (score:responses)"]),
+            feedback,
+        )
     )
-    for p in _rows(report):
+    console.print(
+        fitted_table(
+            "Feedback tags (responses with the tag, share of responses)",
+            _columns(["provider", *(escape(b.key) for b in report.total.feedback.tags)]),
+            [_row(p, *(_count(b) for b in p.feedback.tags)) for p in rows],
+        )
+    )
+    audits: list[Entry] = []
+    for p in rows:
         a = p.audits
         for item in a.items:
-            audits.add_row(
-                _name(p.provider_id),
-                item.checklist_item,
-                _pct(item.pass_rate),
-                f"{item.passed:,}/{item.checks:,}",
-                f"{item.failed_audits.total:,}",
-                style=_style(p),
+            audits.append(
+                _row(
+                    p,
+                    escape(item.checklist_item),
+                    _pct(item.pass_rate),
+                    f"{item.passed:,}/{item.checks:,}",
+                    f"{item.failed_audits.total:,}",
+                )
             )
         if a.orders_audited:
-            audits.add_row(
-                _name(p.provider_id),
-                "every item (orders)",
-                _pct(a.pass_rate),
-                f"{a.orders_passed:,}/{a.orders_audited:,}",
-                f"{a.orders_audited - a.orders_passed:,}",
-                style="bold",
-                end_section=True,
+            audits.append(
+                Entry(
+                    [
+                        escape(_name(p.provider_id)),
+                        "every item (orders)",
+                        _pct(a.pass_rate),
+                        f"{a.orders_passed:,}/{a.orders_audited:,}",
+                        f"{a.orders_audited - a.orders_passed:,}",
+                    ],
+                    style="bold",
+                    end_section=True,
+                )
             )
-    console.print(audits)
+    console.print(
+        fitted_table(
+            "Packaging audits (by audit date)",
+            _columns(
+                ["provider", "checklist item", "pass rate", "passed/checks", "failing audits"],
+                labels=2,
+            ),
+            audits,
+        )
+    )
     if not report.providers:
         console.print("No provider has experience data in this period.")
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from tallyclerk.cli._common import console, state, store_session
 from tallyclerk.cli._evaluate import parse_as_of
+from tallyclerk.cli._findings import Column, Entry, fitted_table, format_money
 from tallyclerk.errors import InputError
 from tallyclerk.metrics import open_context
 from tallyclerk.reconcile._inventory import (
@@ -46,10 +49,7 @@ def _end(text: str | None) -> datetime | None:
 
 
 def _money(value: Decimal | None, currency: str | None = None, *, signed: bool = True) -> str:
-    if value is None:
-        return "—"
-    text = f"{value:+,.2f}" if signed else f"{value:,.2f}"
-    return f"{text} {currency}" if currency else text
+    return format_money(value, currency, signed=signed, blank="—")
 
 
 def _day(p: SkuPosition) -> str:
@@ -71,54 +71,62 @@ def _print_report(report: InventoryReport, include_all: bool) -> None:
             console.print("No inventory snapshot in the store for this selection.")
         return
     title = "Every SKU" if include_all else "SKUs off the book (or drifting)"
-    table = Table(title=f"{title}, money at stake first", title_justify="left")
-    for name, right in (
-        ("provider", False),
-        ("facility", False),
-        ("sku", False),
-        ("snapshot", False),
-        ("book", True),
-        ("3PL on_hand", True),
-        ("variance", True),
-        ("value", True),
-        ("trend", False),
-        ("drift /30d", True),
-        ("first gap", False),
-    ):
-        table.add_column(name, justify="right" if right else "left", overflow="fold")
+    columns = [
+        Column("provider", keep=4),
+        Column("facility", keep=6),
+        Column("sku", keep=9),
+        Column("snapshot", keep=1),
+        Column("book", right=True, keep=7),
+        Column("3PL on_hand", right=True, keep=7),
+        Column("variance", right=True, keep=8),
+        Column("value", right=True, keep=8),
+        Column("drift /30d", right=True, keep=3),
+        Column("first gap", keep=2),
+    ]
+    entries = []
     for p in report.positions:
         on_hand = f"{p.on_hand:,}" if p.reported_on_hand is not None else "0 (not listed)"
-        style = "red" if not p.within_tolerance else ("yellow" if p.drifting else None)
-        table.add_row(
-            p.provider_id,
-            p.facility_id,
-            p.sku,
-            _day(p),
-            f"{p.book:,}",
-            on_hand,
-            f"{p.variance:+,}",
-            _money(p.variance_value, p.currency),
-            p.trend,
-            "—" if p.drift_per_30_days is None else f"{p.drift_per_30_days:+.1f}",
-            "—" if p.first_gap_date is None else p.first_gap_date.isoformat(),
-            style=style,
+        entries.append(
+            Entry(
+                [
+                    escape(p.provider_id),
+                    escape(p.facility_id),
+                    escape(p.sku),
+                    _day(p),
+                    f"{p.book:,}",
+                    on_hand,
+                    f"{p.variance:+,}",
+                    _money(p.variance_value, p.currency),
+                    "—" if p.drift_per_30_days is None else f"{p.drift_per_30_days:+.1f}",
+                    "—" if p.first_gap_date is None else p.first_gap_date.isoformat(),
+                ],
+                note=escape(p.trend),
+                style="red" if not p.within_tolerance else ("yellow" if p.drifting else None),
+            )
         )
     net: dict[str, Decimal] = totals["net_value"]
     stake: dict[str, Decimal] = totals["value_at_stake"]
-    table.add_section()
-    table.add_row(
-        "total",
-        "",
-        f"{totals['skus']:,} SKUs",
-        "",
-        "",
-        "",
-        f"-{totals['units_short']:,} / +{totals['units_over']:,}",
-        "; ".join(_money(v, c) for c, v in sorted(net.items())) or "—",
-        "",
-        "",
-        "",
-        style="bold",
+    if entries:
+        entries[-1] = replace(entries[-1], end_section=True)
+    entries.append(
+        Entry(
+            [
+                "",
+                "",
+                f"total: {totals['skus']:,} SKUs",
+                "",
+                "",
+                "",
+                f"-{totals['units_short']:,} / +{totals['units_over']:,}",
+                "; ".join(_money(v, c) for c, v in sorted(net.items())) or "—",
+                "",
+                "",
+            ],
+            style="bold",
+        )
+    )
+    table = fitted_table(
+        f"{title}, money at stake first", columns, entries, note="trend", note_min=30
     )
     console.print(table)
     if stake:

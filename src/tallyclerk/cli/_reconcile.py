@@ -11,10 +11,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from tallyclerk.cli._common import console, state, store_session
 from tallyclerk.cli._evaluate import parse_as_of
+from tallyclerk.cli._findings import Column, Entry, fitted_table, format_age, where
 from tallyclerk.errors import InputError
 from tallyclerk.reconcile import (
     CHECKS,
@@ -25,6 +25,15 @@ from tallyclerk.reconcile import (
     FindingsRun,
     checks_of,
     run_findings,
+)
+
+# A finding of one kind: its id, what it is about, where, how old, its status (then its reason).
+FINDING_COLUMNS = (
+    Column("id", right=True, keep=9),
+    Column("subject", keep=8),
+    Column("provider", keep=4),
+    Column("age", right=True, keep=6),
+    Column("status", keep=7),
 )
 
 # What `tallyclerk reconcile` looks at: the hand-offs, and the inventory book against the 3PL.
@@ -172,21 +181,6 @@ def count_rows(rows: Sequence[Row], as_of: datetime, kinds: Sequence[str]) -> li
         )
     out.sort(key=lambda c: (rank.get(c.kind, len(rank)), c.kind, c.provider_id or ""))
     return out
-
-
-def format_age(days: float | None) -> str:
-    """An age as people read it: 5 h under a day, else 3.2 d."""
-    if days is None:
-        return "—"
-    if days < 1:
-        return f"{max(days * 24, 0):.0f} h"
-    return f"{days:,.1f} d"
-
-
-def _where(provider: str | None, facility: str | None) -> str:
-    if provider is None:
-        return "—"
-    return f"{provider} {facility}" if facility else provider
 
 
 def reconcile_command(
@@ -365,23 +359,28 @@ def print_run(
     if not rows:
         console.print("No findings: every hand-off reconciles.")
     else:
-        summary = Table(title="Findings by kind and provider", title_justify="left")
-        for name, justify in (
-            ("finding", "left"),
-            ("provider", "left"),
-            ("count", "right"),
-            ("oldest", "right"),
-            ("new", "right"),
-        ):
-            summary.add_column(name, justify=justify)  # type: ignore[arg-type]
-        for c in counts:
-            summary.add_row(
-                c.title,
-                c.provider_id or "—",
-                f"{c.count:,}",
-                format_age(c.oldest_age_days),
-                f"{c.new:,}" if c.new else "",
-            )
+        summary = fitted_table(
+            "Findings by kind and provider",
+            [
+                Column("finding", keep=9, wrap=True),
+                Column("provider", keep=8),
+                Column("count", right=True, keep=7),
+                Column("oldest", right=True, keep=6),
+                Column("new", right=True, keep=5),
+            ],
+            [
+                Entry(
+                    [
+                        escape(c.title),
+                        escape(c.provider_id or "—"),
+                        f"{c.count:,}",
+                        format_age(c.oldest_age_days),
+                        f"{c.new:,}" if c.new else "",
+                    ]
+                )
+                for c in counts
+            ],
+        )
         console.print(summary)
         by_kind: dict[str, list[Row]] = {}
         for row in rows:
@@ -411,28 +410,29 @@ def _print_kind(kind: str, rows: list[Row], as_of: datetime, limit: int) -> None
         rows,
         key=lambda r: (r.since is None, r.since or as_of, r.provider_id or "", r.subject_id),
     )
-    table = Table(title=f"{title} ({kind}): {len(rows):,}", title_justify="left", show_lines=False)
-    table.add_column("id", justify="right", no_wrap=True)
-    table.add_column("subject", no_wrap=True)
-    table.add_column("provider", no_wrap=True)
-    table.add_column("age", justify="right", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    table.add_column("reason", overflow="fold")
+    entries = []
     for row in ordered[:limit]:
         if row.finding_id is None:
             status = "detected"
         elif row.new:
             status = "[bold]new[/]"
         else:
-            status = row.status
-        table.add_row(
-            "—" if row.finding_id is None else str(row.finding_id),
-            escape(row.subject_id),
-            escape(_where(row.provider_id, row.facility_id)),
-            format_age(row.age_days(as_of)),
-            status,
-            escape(row.reason),
+            status = escape(row.status)
+        entries.append(
+            Entry(
+                [
+                    "—" if row.finding_id is None else str(row.finding_id),
+                    escape(row.subject_id),
+                    escape(where(row.provider_id, row.facility_id)),
+                    format_age(row.age_days(as_of)),
+                    status,
+                ],
+                note=escape(row.reason),
+            )
         )
+    table = fitted_table(
+        f"{title} ({kind}): {len(rows):,}", FINDING_COLUMNS, entries, note="reason"
+    )
     console.print(table)
     if len(ordered) > limit:
         console.print(f"[dim]… and {len(ordered) - limit:,} more (raise --limit, or use --json)[/]")
