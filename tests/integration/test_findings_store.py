@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -90,6 +91,16 @@ def test_an_earlier_clock_clears_nothing(store: Store) -> None:
     result = sync(store, [], T0 - timedelta(days=1))
     assert result.cleared == 0
     assert stored(store)["A"].status == "open"
+
+
+def test_an_earlier_clock_does_not_rewrite_the_facts(store: Store) -> None:
+    sync(store, [found("A")], T0)
+    older = dataclasses.replace(found("A"), reason="as it looked a day earlier")
+    result = sync(store, [older], T0 - timedelta(days=1))
+    assert result.seen_again == 1
+    kept = stored(store)["A"]
+    assert kept.reason == "order A was not shipped"
+    assert kept.last_as_of == T0
 
 
 def test_a_run_for_one_provider_leaves_the_others_alone(store: Store) -> None:

@@ -106,12 +106,13 @@ class Detected:
     @property
     def fingerprint(self) -> str:
         """What makes it the same problem across runs."""
-        return fingerprint(self.kind, self.provider_id, self.subject_id)
+        return fingerprint(self.kind, self.provider_id, self.subject_kind, self.subject_id)
 
 
-def fingerprint(kind: str, provider_id: str | None, subject_id: str) -> str:
-    """kind|provider|subject."""
-    return f"{kind}|{provider_id or ''}|{subject_id}"
+def fingerprint(kind: str, provider_id: str | None, subject_kind: str, subject_id: str) -> str:
+    """kind|provider|subject_kind:subject_id (one check may judge subjects of several kinds,
+    e.g. an order and a receipt that share an id)."""
+    return f"{kind}|{provider_id or ''}|{subject_kind}:{subject_id}"
 
 
 def _plain(value: Any) -> Any:
@@ -396,9 +397,18 @@ def sync_findings(
                 f"{c} = s.{c}"
                 for c in ("since", "reason", "amount", "currency", "evidence", "facility_id")
             )
+            # The facts (reason, evidence, ...) are those of the latest clock: a run looking
+            # back in time confirms a finding but does not rewrite it with older facts.
             connection.execute(
                 sa.text(
-                    f"UPDATE findings SET {updates}, last_detected_at = :now, "
+                    f"UPDATE findings SET {updates} FROM {_STAGE} s "
+                    "WHERE s.fingerprint = findings.fingerprint AND findings.last_as_of <= :as_of"
+                ),
+                params,
+            )
+            connection.execute(
+                sa.text(
+                    "UPDATE findings SET last_detected_at = :now, "
                     "last_as_of = CASE WHEN findings.last_as_of > :as_of "
                     "THEN findings.last_as_of ELSE :as_of END "
                     f"FROM {_STAGE} s WHERE s.fingerprint = findings.fingerprint"
