@@ -45,7 +45,6 @@ from tallyclerk.metrics._accuracy import (
     order_accuracy_items,
     picking_errors,
     released_orders,
-    union_all,
 )
 from tallyclerk.metrics._delivery import (
     damage_free_items,
@@ -53,6 +52,7 @@ from tallyclerk.metrics._delivery import (
     delivery_lateness_items,
     perfect_order_facts,
 )
+from tallyclerk.metrics._orders import union_all
 
 ID_LIMIT = 1000  # ids kept per figure; the total count is always given
 

@@ -11,7 +11,7 @@ import ibis.expr.types as ir
 
 from tallyclerk.domain import PICKING_ERROR_REASONS, PICKING_ERROR_TAGS
 from tallyclerk.metrics._context import MetricContext
-from tallyclerk.metrics._orders import no_value, order_completion, shipped_lines
+from tallyclerk.metrics._orders import no_value, order_completion, sku_differences, union_all
 from tallyclerk.metrics._registry import Metric, register
 
 # The routes by which a picking error becomes known, as the columns of `picking_errors`.
@@ -37,16 +37,6 @@ def has_tag(tags: ir.StringValue, tag: str) -> ir.BooleanValue:
     return wrapped.contains(f";{tag};").fill_null(False)
 
 
-def union_all(*tables: ir.Table, distinct: bool = False) -> ir.Table:
-    """Union tables whose columns agree but for nullability.
-
-    Store columns are declared NOT NULL where literals and outer joins are not; Ibis
-    refuses a union over such a difference, so every column is made nullable first.
-    """
-    loose = [t.cast({n: typ.copy(nullable=True) for n, typ in t.schema().items()}) for t in tables]
-    return ibis.union(*loose, distinct=distinct)
-
-
 def _line_mismatches(ctx: MetricContext) -> ir.Table:
     """order_id of complete orders whose shipped lines differ from the ordered lines.
 
@@ -55,26 +45,7 @@ def _line_mismatches(ctx: MetricContext) -> ir.Table:
     left out (nothing to compare against: a data gap, not a picking error).
     """
     ordered_lines = ctx.table("order_lines")
-    ordered = ordered_lines.select(
-        order_id=ordered_lines.order_id,
-        sku=ordered_lines.sku,
-        ordered=ordered_lines.qty.cast("int64"),
-        shipped=ibis.literal(0, type="int64"),
-    )
-    lines = shipped_lines(ctx)
-    shipped = lines.select(
-        order_id=lines.order_id,
-        sku=lines.sku,
-        ordered=ibis.literal(0, type="int64"),
-        shipped=lines.qty.cast("int64"),
-    )
-    # A union and a sum instead of a full outer join: the same on every engine.
-    per_sku = (
-        union_all(ordered, shipped)
-        .group_by(["order_id", "sku"])
-        .aggregate(ordered=lambda t: t.ordered.sum(), shipped=lambda t: t.shipped.sum())
-    )
-    differing = per_sku.filter(per_sku.ordered != per_sku.shipped).select("order_id").distinct()
+    differing = sku_differences(ctx).select("order_id").distinct()
     with_lines = ordered_lines.select("order_id").distinct()
     complete = order_completion(ctx)
     # Inner joins on distinct ids rather than semi joins: Ibis compiles a semi join to

@@ -15,11 +15,11 @@ import ibis
 import ibis.expr.types as ir
 
 from tallyclerk.domain import FeedbackTag, ReturnReason, TrackingStatus
-from tallyclerk.metrics._accuracy import has_tag, picking_errors, released_orders, union_all
+from tallyclerk.metrics._accuracy import has_tag, picking_errors, released_orders
 from tallyclerk.metrics._compute import Grain, period_start
 from tallyclerk.metrics._context import MetricContext
 from tallyclerk.metrics._frames import BRAND_FACILITY
-from tallyclerk.metrics._orders import no_value, order_completion
+from tallyclerk.metrics._orders import no_value, order_completion, union_all
 from tallyclerk.metrics._registry import Metric, register
 from tallyclerk.metrics._shipping import ship_on_time_items
 

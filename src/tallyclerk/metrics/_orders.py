@@ -45,6 +45,43 @@ def order_completion(ctx: MetricContext) -> ir.Table:
     return covered.select(order_id=covered.order_id, complete_at=covered.complete_at)
 
 
+def union_all(*tables: ir.Table, distinct: bool = False) -> ir.Table:
+    """Union tables whose columns agree but for nullability.
+
+    Store columns are declared NOT NULL where literals and outer joins are not; Ibis
+    refuses a union over such a difference, so every column is made nullable first.
+    """
+    loose = [t.cast({n: typ.copy(nullable=True) for n, typ in t.schema().items()}) for t in tables]
+    return ibis.union(*loose, distinct=distinct)
+
+
+def sku_differences(ctx: MetricContext) -> ir.Table:
+    """(order_id, sku, ordered, shipped) where the units shipped by the clock differ from the
+    units ordered: a SKU shipped but not ordered, an ordered SKU not (fully) shipped, or a
+    different quantity. Whether the order is complete is the caller's question."""
+    lines = ctx.table("order_lines")
+    ordered = lines.select(
+        order_id=lines.order_id,
+        sku=lines.sku,
+        ordered=lines.qty.cast("int64"),
+        shipped=ibis.literal(0, type="int64"),
+    )
+    out = shipped_lines(ctx)
+    shipped = out.select(
+        order_id=out.order_id,
+        sku=out.sku,
+        ordered=ibis.literal(0, type="int64"),
+        shipped=out.qty.cast("int64"),
+    )
+    # A union and a sum rather than a full outer join: the same on every engine.
+    per_sku = (
+        union_all(ordered, shipped)
+        .group_by(["order_id", "sku"])
+        .aggregate(ordered=lambda t: t.ordered.sum(), shipped=lambda t: t.shipped.sum())
+    )
+    return per_sku.filter(per_sku.ordered != per_sku.shipped)
+
+
 def no_value() -> ir.FloatingScalar:
     """The `value` of rate metrics: none."""
     return ibis.null().cast("float64")

@@ -31,10 +31,9 @@ import ibis.expr.types as ir
 
 from tallyclerk.domain import TrackingStatus
 from tallyclerk.metrics import MetricContext
-from tallyclerk.metrics._accuracy import union_all
 from tallyclerk.metrics._carrier import NOT_A_SCAN, carrier_scans, scan_deadlines
 from tallyclerk.metrics._delivery import first_deliveries
-from tallyclerk.metrics._orders import order_completion, shipped_lines
+from tallyclerk.metrics._orders import order_completion, shipped_lines, sku_differences
 from tallyclerk.reconcile._findings import Check, CheckParams, register_check
 
 # When two events of one parcel carry the same instant, the one furthest along wins.
@@ -325,26 +324,7 @@ def quantity_mismatch(ctx: MetricContext, params: CheckParams) -> ir.Table:
     and facility, else (no release) to those of the shipments.
     """
     lines = ctx.table("order_lines")
-    ordered = lines.select(
-        order_id=lines.order_id,
-        sku=lines.sku,
-        ordered=lines.qty.cast("int64"),
-        shipped=ibis.literal(0, type="int64"),
-    )
-    out = shipped_lines(ctx)
-    shipped = out.select(
-        order_id=out.order_id,
-        sku=out.sku,
-        ordered=ibis.literal(0, type="int64"),
-        shipped=out.qty.cast("int64"),
-    )
-    # A union and a sum rather than a full outer join: the same on every engine.
-    per_sku = (
-        union_all(ordered, shipped)
-        .group_by(["order_id", "sku"])
-        .aggregate(ordered=lambda t: t.ordered.sum(), shipped=lambda t: t.shipped.sum())
-    )
-    differing = per_sku.filter(per_sku.ordered != per_sku.shipped)
+    differing = sku_differences(ctx)
 
     parcels = ctx.happened(ctx.table("shipments"), "shipped_at")
     shipper = parcels.group_by("order_id").aggregate(
