@@ -283,3 +283,32 @@ def test_hours_between_is_the_same_on_every_engine(contexts: dict[str, MetricCon
         expr = table.select("n", hours=ctx.hours_between(table.start, table.end)).order_by("n")
         got = ctx.backend.to_pyarrow(expr).column("hours").to_pylist()
         assert got == expected, engine
+
+
+@pytest.mark.parametrize("domain", ["handoff", "inventory", "invoice"])
+def test_every_engine_finds_the_same_findings(
+    domain: str, contexts: dict[str, MetricContext]
+) -> None:
+    """Reconciliation and the invoice audit are Ibis expressions too: the same findings
+    (subject, provider, age, money) on every engine."""
+    from tallyclerk.reconcile import detect
+
+    found = {
+        engine: {
+            d.fingerprint: (
+                d.facility_id,
+                d.since,
+                None if d.amount is None else round(d.amount, 4),
+            )
+            for d in detect(ctx, [domain])  # type: ignore[list-item]
+        }
+        for engine, ctx in contexts.items()
+    }
+    assert found["duckdb"], f"no {domain} finding to compare"
+    for engine in ENGINES[1:]:
+        only_duckdb = sorted(found["duckdb"].keys() - found[engine].keys())[:5]
+        only_other = sorted(found[engine].keys() - found["duckdb"].keys())[:5]
+        assert not only_duckdb, (engine, "missing", only_duckdb)
+        assert not only_other, (engine, "extra", only_other)
+        differing = [k for k in found["duckdb"] if found["duckdb"][k] != found[engine][k]][:5]
+        assert not differing, [(k, found["duckdb"][k], found[engine][k]) for k in differing]
