@@ -19,7 +19,7 @@ under-billed negative).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -379,6 +379,28 @@ def _issued_lines(ctx: MetricContext) -> ir.Table:
     return lines.filter(lines.issued.notnull() & (lines.issued <= ibis.literal(ctx.as_of.date())))
 
 
+def _first_activity(
+    ctx: MetricContext,
+    kind: str,
+    at: str,
+    key: str,
+    quantity: Callable[[ir.Table], ir.NumericValue] | None = None,
+) -> ir.Table:
+    """Per (provider, `key`): facility, first event time and its local date (the UTC date
+    where the calendars do not reach), and the summed quantity when asked for."""
+    happened = ctx.happened(ctx.table(kind), at)
+    dated = ctx.with_local_date(happened, at, "day")
+    dated = dated.mutate(day=dated.day.fill_null(dated[at].date()))
+    measures: dict[str, ir.Value] = {
+        "facility_id": dated.facility_id.min(),
+        "activity_at": dated[at].min(),
+        "activity_date": dated.day.min(),
+    }
+    if quantity is not None:
+        measures["quantity"] = quantity(dated).sum()
+    return dated.group_by(["provider_id", key]).aggregate(**measures)
+
+
 def unbilled_activity(ctx: MetricContext, rates: pa.Table | ir.Table | None = None) -> ir.Table:
     """Activity of a period the provider has invoiced that no invoice line bills.
 
@@ -391,31 +413,12 @@ def unbilled_activity(ctx: MetricContext, rates: pa.Table | ir.Table | None = No
     expected_rate, expected_amount (what the missing line would have billed), currency.
     """
     card = contract_rates(ctx, rates)
-    shipments = ctx.happened(ctx.table("shipments"), "shipped_at")
-    shipped = ctx.with_local_date(shipments, "shipped_at", "day")
-    shipped = shipped.mutate(day=shipped.day.fill_null(shipped.shipped_at.date()))
-    orders = shipped.group_by(["provider_id", "order_id"]).aggregate(
-        facility_id=shipped.facility_id.min(),
-        activity_at=shipped.shipped_at.min(),
-        activity_date=shipped.day.min(),
+    orders = _first_activity(ctx, "shipments", "shipped_at", "order_id")
+    received = _first_activity(
+        ctx, "receipts", "stocked_at", "receipt_id", quantity=lambda t: t.received_qty.fill_null(0)
     )
-    receipts = ctx.happened(ctx.table("receipts"), "stocked_at")
-    stocked = ctx.with_local_date(receipts, "stocked_at", "day")
-    stocked = stocked.mutate(day=stocked.day.fill_null(stocked.stocked_at.date()))
-    received = stocked.group_by(["provider_id", "receipt_id"]).aggregate(
-        facility_id=stocked.facility_id.min(),
-        activity_at=stocked.stocked_at.min(),
-        activity_date=stocked.day.min(),
-        quantity=stocked.received_qty.fill_null(0).sum(),
-    )
-    returns = ctx.happened(ctx.table("returns"), "processed_at")
-    processed = ctx.with_local_date(returns, "processed_at", "day")
-    processed = processed.mutate(day=processed.day.fill_null(processed.processed_at.date()))
-    returned = processed.group_by(["provider_id", "return_id"]).aggregate(
-        facility_id=processed.facility_id.min(),
-        activity_at=processed.processed_at.min(),
-        activity_date=processed.day.min(),
-        quantity=processed.qty.sum(),
+    returned = _first_activity(
+        ctx, "returns", "processed_at", "return_id", quantity=lambda t: t.qty
     )
     pallets = storage_pallets(ctx)
     stored = pallets.filter(pallets.pallets > 0)
