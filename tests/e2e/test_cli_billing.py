@@ -132,3 +132,22 @@ def test_no_record_and_invoice_filter(db: str) -> None:
     )
     assert other.exit_code == 0, other.output
     assert "No invoice issued by then" in other.output
+
+
+def test_an_unknown_invoice_is_named(db: str) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "--db",
+            db,
+            "billing",
+            "audit",
+            "--as-of",
+            "2026-06-01",
+            "--invoice",
+            "NOPE",
+            "--no-record",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "no invoice NOPE issued by 2026-06-01" in " ".join(result.output.split())

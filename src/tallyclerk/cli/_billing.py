@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from tallyclerk.cli._common import console, state, store_session
+from tallyclerk.cli._common import console, err_console, state, store_session
 from tallyclerk.cli._evaluate import parse_as_of
 from tallyclerk.cli._findings import (
     Column,
@@ -111,6 +111,12 @@ def audit_command(
             providers=provider or None,
             record=record,
             settings=state.effective_settings(),
+        )
+    unknown = sorted(set(invoice or ()) - {s.invoice_id for s in report.invoices})
+    if unknown:
+        err_console.print(
+            f"[yellow]warning:[/] no invoice {', '.join(unknown)} issued by "
+            f"{report.as_of:%Y-%m-%d %H:%M} UTC (check the id, the provider, or --as-of)"
         )
     if as_json:
         console.print_json(json.dumps(report.as_dict()))
