@@ -80,3 +80,14 @@ def store(settings: Settings) -> Iterator[Store]:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture(scope="session")
+def samples() -> Path:
+    """The real public sample files (../shared/samples); CI always has them."""
+    if not SAMPLES.is_dir():
+        message = f"the real sample files are not at {SAMPLES}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return SAMPLES
