@@ -17,6 +17,9 @@ class BrandSettings(BaseModel):
     # Naive timestamps of records without a facility (orders, feedback) are read in this zone.
     timezone: str = "UTC"
     currency: str = "USD"
+    # How the brand is named in the envelopes of the X12 documents it sends (ISA05/ISA06).
+    edi_qualifier: str = "ZZ"
+    edi_id: str = "TALLYCLERK"
 
 
 class IngestSettings(BaseModel):
@@ -24,6 +27,14 @@ class IngestSettings(BaseModel):
 
     # Rows per chunk moved through validation and the bulk load; bounds memory on large files.
     chunk_bytes: int = Field(default=32 * 1024 * 1024, ge=64 * 1024)
+
+
+class ConnectorSettings(BaseModel):
+    """Where the per-provider mapping profiles live."""
+
+    # An X12 file from provider P is read with <profiles_dir>/P.yaml when it exists
+    # (else the defaults); an explicit --profile wins.
+    profiles_dir: Path = Path("profiles")
 
 
 class Settings(BaseSettings):
@@ -37,6 +48,7 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     brand: BrandSettings = BrandSettings()
     ingest: IngestSettings = IngestSettings()
+    connectors: ConnectorSettings = ConnectorSettings()
     debug: bool = False
 
     @property

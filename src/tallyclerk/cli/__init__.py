@@ -17,6 +17,7 @@ from tallyclerk.cli import (
     _ingest,
     _inventory,
     _kpi,
+    _outbound,
     _quarantine,
     _reconcile,
     _simulate,
@@ -55,6 +56,9 @@ app.command("status")(_store.status)
 app.command("ingest")(_ingest.ingest)
 app.command("batches")(_ingest.batches)
 app.command("replay")(_ingest.replay)
+app.command("watch")(_outbound.watch)
+app.command("release")(_outbound.release)
+app.command("outbox")(_outbound.outbox)
 app.command("evaluate")(_evaluate.evaluate_command)
 app.command("reconcile")(_reconcile.reconcile_command)
 app.command("inventory")(_inventory.inventory_command)

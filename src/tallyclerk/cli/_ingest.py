@@ -10,11 +10,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from tallyclerk import connectors
 from tallyclerk.cli._common import byte_progress, console, err_console, store_session, user_errors
-from tallyclerk.domain import KINDS_BY_NAME, Kind
+from tallyclerk.domain import KINDS_BY_NAME
 from tallyclerk.ingest import (
+    IngestRequest,
     IngestRun,
-    ingest_paths,
+    ingest_sources,
     kind_name_from_path,
     recent_batches,
     replay_batch,
@@ -29,34 +31,84 @@ KIND_HELP = "The kind of record in the file(s), when the file name does not say:
 
 def ingest(
     paths: Annotated[
-        list[Path], typer.Argument(help="Canonical CSV / JSON Lines files, or directories of them.")
+        list[Path],
+        typer.Argument(
+            help="Files or directories: canonical CSV / JSON Lines, X12 EDI, Shopify or "
+            "carrier tracking JSON, or a 3PL export read through --profile."
+        ),
     ],
     kind: Annotated[str | None, typer.Option("--kind", "-k", help=KIND_HELP)] = None,
+    provider: Annotated[
+        str | None,
+        typer.Option(
+            "--provider",
+            "-p",
+            help="The 3PL that sent the file(s): needed for X12; its profile "
+            "profiles/<ID>.yaml is used when present.",
+        ),
+    ] = None,
+    profile: Annotated[
+        Path | None,
+        typer.Option(
+            "--profile",
+            help="A mapping profile (YAML): a CSV export profile (format: csv) or an X12 "
+            "mapping profile (format: x12).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Read the file(s) as this format instead of recognizing it: csv, jsonl, "
+            + ", ".join(connectors.names()),
+        ),
+    ] = None,
+    ack_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--ack-dir",
+            help="Write the 997 acknowledgments of X12 files here (they are always kept "
+            "in the store: tallyclerk outbox).",
+            file_okay=False,
+        ),
+    ] = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Log each file as it lands.")
     ] = False,
 ) -> None:
-    """Load canonical files into the store: idempotent, with bad records quarantined.
+    """Load files into the store: idempotent, with bad records quarantined.
 
-    The kind comes from the file name (shipments.csv holds shipments) unless --kind says
-    otherwise. A directory loads every file it recognizes, parents before their lines.
-    Exits 1 when any record was quarantined, 2 when a file could not be read.
+    Canonical files are known by name (shipments.csv holds shipments) unless --kind says
+    otherwise. X12 EDI is recognized by its ISA header (945, 846, 943, 944, 856, 947, 180,
+    940), Shopify orders and carrier tracking by their JSON. A directory loads every file
+    it recognizes, parents before their lines. Exits 1 when any record was quarantined,
+    2 when a file could not be read.
 
     Examples:
 
       tallyclerk ingest demo-data/
 
       tallyclerk ingest exports/westcoast-ship-confirm.csv --kind shipments
+
+      tallyclerk ingest inbox/945-20260105.edi --provider westcoast --ack-dir outbox/
+
+      tallyclerk ingest heartland-export.csv --profile profiles/heartland-shipments.yaml
+
+      tallyclerk ingest orders-create.json --format shopify
     """
     if verbose:
         logging.basicConfig(level=logging.INFO, format="%(message)s")
+    request = IngestRequest(
+        kind=kind, fmt=fmt, provider_id=provider, profile=profile, ack_dir=ack_dir
+    )
     with store_session() as store, byte_progress() as progress:
-        tasks: dict[Path, int] = {}
 
-        def on_file(path: Path, file_kind: Kind, size: int) -> Callable[[int], None]:
-            task = progress.add_task(f"{file_kind.name:<20}", total=size)
-            tasks[path] = task
-            log.info("reading %s as %s", path, file_kind.name)
+        def on_file(path: Path, label: str, size: int) -> Callable[[int], None]:
+            task = progress.add_task(f"{label:<20}", total=size)
+            log.info("reading %s as %s", path, label)
 
             def advance(n: int) -> None:
                 progress.advance(task, n)
@@ -64,7 +116,7 @@ def ingest(
             return advance
 
         with user_errors():
-            run = ingest_paths(store, paths, kind, on_file=on_file, settings=None)
+            run = ingest_sources(store, paths, request, on_file=on_file)
     print_run(run)
     if any(b.status == "failed" for b in run.batches):
         raise typer.Exit(2)
@@ -97,8 +149,21 @@ def print_run(run: IngestRun, title: str = "Ingestion") -> None:
             status,
         )
     console.print(table)
+    for source, details in run.documents.items():
+        name = Path(source).name
+        parts = [
+            f"{kind}: {c.stored + c.updated + c.duplicate:,} landed"
+            + (f", {c.quarantined:,} quarantined" if c.quarantined else "")
+            for kind, c in details.by_kind.items()
+        ]
+        if details.summary or parts:
+            console.print(f"[dim]{name}: {details.summary}  {'; '.join(parts)}[/]")
+        for written in details.written:
+            console.print(f"[dim]  sent back: {written}[/]")
     for b in run.batches:
-        if b.message:
+        if b.status == "duplicate" and b.message:
+            console.print(f"[dim]{Path(b.source).name}: {b.message}[/]")
+        elif b.message:
             colour = "red" if b.status == "failed" else "yellow"
             err_console.print(f"[{colour}]{Path(b.source).name}: {b.message}[/]")
         if b.rejects:
@@ -106,7 +171,7 @@ def print_run(run: IngestRun, title: str = "Ingestion") -> None:
                 f"[yellow]{Path(b.source).name}: {b.quarantined:,} record(s) quarantined[/]"
             )
             for r in b.rejects:
-                where = f":{r.line}" if r.line is not None else ""
+                where = f" {r.where}" if r.where else (f":{r.line}" if r.line is not None else "")
                 err_console.print(f"  {Path(b.source).name}{where}: {r.reason}")
             if b.quarantined > len(b.rejects):
                 err_console.print(

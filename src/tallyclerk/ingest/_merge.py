@@ -9,6 +9,7 @@ earlier ones count as duplicates.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -42,8 +43,8 @@ def _join(kind: Kind, left: str, right: str) -> str:
     return " AND ".join(f"{left}.{quote(k)} = {right}.{quote(k)}" for k in kind.key)
 
 
-def _differs(kind: Kind, left: str, right: str) -> str:
-    parts = [f"{left}.{quote(c)} IS DISTINCT FROM {right}.{quote(c)}" for c in kind.value_columns]
+def _differs(columns: Sequence[str], left: str, right: str) -> str:
+    parts = [f"{left}.{quote(c)} IS DISTINCT FROM {right}.{quote(c)}" for c in columns]
     return "(" + " OR ".join(parts) + ")" if parts else "(1 = 0)"
 
 
@@ -55,10 +56,20 @@ class Merger:
     table. Rows refused on the way are dropped from the stage the same two ways.
     """
 
-    def __init__(self, connection: sa.Connection, kind: Kind, batch_id: int) -> None:
+    def __init__(
+        self,
+        connection: sa.Connection,
+        kind: Kind,
+        batch_id: int,
+        columns: Sequence[str] | None = None,
+    ) -> None:
         self.connection = connection
         self.kind = kind
         self.batch_id = batch_id
+        # The value columns the source supplies; a later version updates only these, so a
+        # document that carries part of a record (a receipt advice) keeps the rest stored.
+        supplied = set(kind.column_names if columns is None else columns)
+        self.value_columns = tuple(c for c in kind.value_columns if c in supplied)
         self._arrow_stage = connection.dialect.name == "duckdb"
         self._staged: pa.Table | None = None
         self._stage_table_ready = False
@@ -160,15 +171,16 @@ class Merger:
         new, same, changed = self._staged_rows() - matched, 0, 0
         if matched:
             same, changed = exec_(
-                f"SELECT count(*) FILTER (WHERE NOT {_differs(kind, 's', 't')}), "
-                f"count(*) FILTER (WHERE {_differs(kind, 's', 't')}) "
+                f"SELECT count(*) FILTER (WHERE NOT {_differs(self.value_columns, 's', 't')}), "
+                f"count(*) FILTER (WHERE {_differs(self.value_columns, 's', 't')}) "
                 f"FROM {STAGE} s JOIN {target} t ON {_join(kind, 's', 't')}"
             ).one()
         if changed:
-            assignments = ", ".join(f"{quote(c)} = s.{quote(c)}" for c in kind.value_columns)
+            assignments = ", ".join(f"{quote(c)} = s.{quote(c)}" for c in self.value_columns)
             exec_(
                 f"UPDATE {target} SET {assignments}, {LINEAGE_COLUMN} = {int(self.batch_id)} "
-                f"FROM {STAGE} s WHERE {_join(kind, target, 's')} AND {_differs(kind, target, 's')}"
+                f"FROM {STAGE} s WHERE {_join(kind, target, 's')} "
+                f"AND {_differs(self.value_columns, target, 's')}"
             )
         if new:
             columns = ", ".join(quote(c) for c in kind.column_names)

@@ -39,6 +39,7 @@ class Reject:
     column: str | None
     reason: str
     record: str | None
+    where: str | None = None  # a position other than a line: "segment 14 (W12)"
 
 
 @dataclass(slots=True)

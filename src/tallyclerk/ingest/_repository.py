@@ -32,6 +32,7 @@ def start_batch(
     sha256: str | None,
     size_bytes: int | None,
     replay_of: int | None = None,
+    options: str | None = None,
 ) -> int:
     """Record a new batch and return its id."""
     result = connection.execute(
@@ -45,6 +46,7 @@ def start_batch(
             started_at=datetime.now(UTC),
             status="running",
             replay_of=replay_of,
+            options=options,
         )
         .returning(ingestion_batches.c.batch_id)
     )
@@ -95,6 +97,7 @@ def add_quarantine(
             "column_name": pa.array([r.column for r in rejects], pa.string()),
             "reason": pa.array([r.reason for r in rejects], pa.string()),
             "record": pa.array([r.record for r in rejects], pa.string()),
+            "position": pa.array([r.where for r in rejects], pa.string()),
             "status": pa.array([OPEN] * n, pa.string()),
             "created_at": pa.array([now] * n, pa.timestamp("us", tz="UTC")),
         }
@@ -116,6 +119,14 @@ class QuarantinedRecord:
     record: str | None
     status: str
     created_at: datetime
+    position: str | None = None
+
+    @property
+    def where(self) -> str:
+        """The position for people: "line 12", "segment 14 (W12)"."""
+        if self.position:
+            return self.position
+        return f"line {self.line}" if self.line is not None else "-"
 
 
 def list_quarantine(
@@ -139,6 +150,7 @@ def list_quarantine(
         q.record,
         q.status,
         q.created_at,
+        q.position,
     ).order_by(q.quarantine_id)
     if status is not None:
         query = query.where(q.status == status)
@@ -213,6 +225,27 @@ def mark_replayed(connection: sa.Connection, *, source: str, kind: str, before_b
             .values(status=REPLAYED, resolved_batch_id=before_batch, resolved_at=datetime.now(UTC))
         )
     return closing
+
+
+def mark_replayed_source(connection: sa.Connection, *, source: str, before_batch: int) -> int:
+    """Close the open records of every kind of a source that a later batch read again."""
+    q = quarantine.c
+    condition = sa.and_(q.status == OPEN, q.source == source, q.batch_id < before_batch)
+    closing = int(connection.execute(sa.select(sa.func.count()).where(condition)).scalar_one())
+    if closing:
+        connection.execute(
+            quarantine.update()
+            .where(condition)
+            .values(status=REPLAYED, resolved_batch_id=before_batch, resolved_at=datetime.now(UTC))
+        )
+    return closing
+
+
+def batch_options(connection: sa.Connection, batch_id: int) -> str | None:
+    """The connector options a batch was read with (JSON), or None for a canonical file."""
+    b = ingestion_batches.c
+    value = connection.execute(sa.select(b.options).where(b.batch_id == batch_id)).scalar()
+    return None if value is None else str(value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Empty, Full, Queue
-from typing import cast
+from typing import Any, cast
 
 from tallyclerk.domain import KINDS, KINDS_BY_NAME, Kind
 from tallyclerk.errors import InputError
@@ -71,6 +71,8 @@ class IngestRun:
 
     batches: list[BatchReport] = field(default_factory=list)
     unrecognized: list[Path] = field(default_factory=list)
+    # Connector batches: counts per kind, documents sent back (by source).
+    documents: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -192,8 +194,9 @@ def ingest_file(
     settings: Settings | None = None,
     source: str | None = None,
     replay_of: int | None = None,
+    csv_profile: Path | None = None,
 ) -> BatchReport:
-    """Ingest one canonical file as one batch (see the module docstring)."""
+    """Ingest one canonical file (or a 3PL export through a CSV profile) as one batch."""
     settings = settings or get_settings()
     kind = kind or resolve_kind(path, None)
     fmt = file_format(path) or "csv"
@@ -337,8 +340,29 @@ def replay_quarantine(
     """
     with store.connect() as connection:
         sources = _repository.replay_sources(connection, batch_id=batch_id, kind=kind)
+        documents = {
+            item.source: options
+            for item in sources
+            if (options := _repository.batch_options(connection, item.batch_id)) is not None
+        }
     run = IngestRun()
+    done: set[str] = set()
     for item in sorted(sources, key=lambda s: _ORDER.get(s.kind, 99)):
+        if item.source in documents:
+            if item.source not in done:
+                done.add(item.source)
+                run.batches.append(
+                    _replay_document(
+                        store,
+                        item.source,
+                        item.sha256,
+                        documents[item.source],
+                        item.batch_id,
+                        from_archive=from_archive,
+                        settings=settings,
+                    )
+                )
+            continue
         file_kind = KINDS_BY_NAME[item.kind]
         path = Path(item.source)
         if path.is_file() and not from_archive:
@@ -400,11 +424,16 @@ def replay_batch(store: Store, batch_id: int, *, settings: Settings | None = Non
     """
     with store.connect() as connection:
         found = _repository.batch_payload(connection, batch_id)
+        options = _repository.batch_options(connection, batch_id)
     if found is None:
         raise InputError(f"there is no batch {batch_id} (see 'tallyclerk batches')")
     source, kind_name, sha256 = found
     if sha256 is None:
         raise InputError(f"batch {batch_id} has no archived payload to replay")
+    if options is not None:
+        return _replay_document(
+            store, source, sha256, options, batch_id, from_archive=True, settings=settings
+        )
     with tempfile.TemporaryDirectory(prefix="tallyclerk-replay-") as tmp:
         restored = Path(tmp) / Path(source).name
         with store.connect() as connection:
@@ -418,3 +447,49 @@ def replay_batch(store: Store, batch_id: int, *, settings: Settings | None = Non
             source=source,
             replay_of=batch_id,
         )
+
+
+def _replay_document(
+    store: Store,
+    source: str,
+    sha256: str | None,
+    options_json: str,
+    batch_id: int,
+    *,
+    from_archive: bool,
+    settings: Settings | None,
+) -> BatchReport:
+    """Read a connector's payload again (the file if it is still there, else the archive)."""
+    from tallyclerk.ingest._documents import SourceOptions, ingest_document
+
+    options = SourceOptions.from_json(options_json)
+    path = Path(source)
+    if path.is_file() and not from_archive:
+        report, _ = ingest_document(
+            store, path, options, settings=settings, source=source, replay_of=batch_id
+        )
+        return cast(BatchReport, report)
+    if sha256 is None:
+        return BatchReport(
+            source,
+            options.connector,
+            None,
+            "failed",
+            message="the source is gone and nothing was archived",
+        )
+    with tempfile.TemporaryDirectory(prefix="tallyclerk-replay-") as tmp:
+        restored = Path(tmp) / (Path(source).name or "payload")
+        with store.connect() as connection:
+            found = _archive.restore(connection, sha256, restored)
+        if not found:
+            return BatchReport(
+                source,
+                options.connector,
+                None,
+                "failed",
+                message="the archived payload is missing",
+            )
+        report, _ = ingest_document(
+            store, restored, options, settings=settings, source=source, replay_of=batch_id
+        )
+        return cast(BatchReport, report)

@@ -78,6 +78,8 @@ ingestion_batches = sa.Table(
     sa.Column("quarantined", sa.BigInteger(), nullable=False, server_default="0"),
     sa.Column("replay_of", sa.BigInteger(), nullable=True),
     sa.Column("message", sa.String(), nullable=True),
+    # How a connector read the payload (JSON: provider, profile, settings), for replays.
+    sa.Column("options", sa.Text(), nullable=True),
 )
 
 quarantine = sa.Table(
@@ -97,6 +99,8 @@ quarantine = sa.Table(
     sa.Column("column_name", sa.String(), nullable=True),
     sa.Column("reason", sa.String(), nullable=False),
     sa.Column("record", sa.String(), nullable=True),
+    # Where in the source, for people: "line 12", "segment 14 (W12)", "order 2 (#1002)".
+    sa.Column("position", sa.String(), nullable=True),
     sa.Column("status", sa.String(), nullable=False),
     sa.Column("resolved_batch_id", sa.BigInteger(), nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -265,4 +269,40 @@ sla_credit_lines = sa.Table(
     sa.Column("basis", sa.String(), nullable=False),
     sa.Column("amount", sa.Numeric(18, 4), nullable=False),
     sa.Column("currency", sa.String(3), nullable=False),
+)
+
+# Documents sent to partners: 997 acknowledgments of what arrived, 940 shipping orders. Each
+# interchange control number comes from one sequence, so none repeats.
+edi_control_seq = sa.Sequence("edi_control_seq", metadata=metadata)
+outbound_document_id_seq = sa.Sequence("outbound_document_id_seq", metadata=metadata)
+
+outbound_documents = sa.Table(
+    "outbound_documents",
+    metadata,
+    sa.Column(
+        "document_id",
+        sa.BigInteger(),
+        outbound_document_id_seq,
+        server_default=sa.text("nextval('outbound_document_id_seq')"),
+        primary_key=True,
+    ),
+    sa.Column("document", sa.String(), nullable=False),  # 997 | 940
+    sa.Column("partner", sa.String(), nullable=True),  # the provider it goes to
+    sa.Column("control_number", sa.String(), nullable=True),
+    sa.Column("reference", sa.String(), nullable=True),  # the order, or the interchange answered
+    sa.Column("name", sa.String(), nullable=False),  # its file name
+    sa.Column("content", sa.Text(), nullable=False),
+    sa.Column("batch_id", sa.BigInteger(), nullable=True),  # the batch it answers
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("written_to", sa.String(), nullable=True),  # the path it was last written to
+)
+
+# Webhook deliveries already taken in, so a delivery sent again is a no-op.
+webhook_receipts = sa.Table(
+    "webhook_receipts",
+    metadata,
+    sa.Column("source", sa.String(), primary_key=True),  # shopify, easypost, ...
+    sa.Column("delivery_id", sa.String(), primary_key=True),
+    sa.Column("batch_id", sa.BigInteger(), nullable=True),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
 )
