@@ -381,3 +381,57 @@ def read_jsonl(
                 yield flush()
     if lines or rejects:
         yield flush()
+
+
+_PROFILE_CHUNK_ROWS = 100_000
+
+
+def read_profiled(
+    path: Path,
+    kind: Kind,
+    profile_path: Path,
+    source: str,
+    on_bytes: Callable[[int], None] | None = None,
+) -> tuple[tuple[str, ...], Iterator[Chunk]]:
+    """Read a 3PL export through its CSV profile: the columns supplied, then text chunks.
+
+    The export is read in memory (3PL exports are files of a day or a month); banner lines,
+    delimiters, encodings, dates, units and value maps are the profile's business. Rows it
+    cannot convert are rejected with their line; a mapped column the export lacks fails
+    the file.
+    """
+    from tallyclerk.connectors import ConnectorError
+    from tallyclerk.connectors.csv_profile import load_csv_profile, read_with_profile
+
+    try:
+        profile = load_csv_profile(profile_path)
+        if profile.kind != kind.name:
+            raise InputError(f"{profile_path}: the profile reads {profile.kind}, not {kind.name}")
+        with _open_binary(path) as raw:
+            data = raw.read()
+        profiled = read_with_profile(data, profile, source)
+    except ConnectorError as exc:
+        raise InputError(str(exc)) from exc
+    if on_bytes is not None:
+        on_bytes(path.stat().st_size)
+    supplied = tuple(c for c in kind.column_names if c in profiled.table.column_names)
+    rejects = [Reject(r.line, r.column, r.reason, r.record) for r in profiled.rejects]
+
+    def chunks() -> Iterator[Chunk]:
+        table, lines = profiled.table, profiled.lines
+        total = table.num_rows
+        if total == 0:
+            empty = pa.table({n: pa.array([], pa.string()) for n in supplied})
+            yield Chunk(_as_kind_table(kind, empty, pa.array([], pa.int64())), list(rejects))
+            return
+        for start in range(0, total, _PROFILE_CHUNK_ROWS):
+            part = table.slice(start, _PROFILE_CHUNK_ROWS)
+            chunk = Chunk(
+                _as_kind_table(kind, part, lines.slice(start, _PROFILE_CHUNK_ROWS)),
+                rejects=list(rejects) if start == 0 else [],
+            )
+            if start == 0:
+                chunk.note = f"read with the CSV profile {profile_path.name}"
+            yield chunk
+
+    return supplied, chunks()

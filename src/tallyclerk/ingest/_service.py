@@ -7,6 +7,7 @@ line, column and reason. A crash mid-file leaves the store as it was before the 
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
 import threading
@@ -27,6 +28,7 @@ from tallyclerk.ingest._read import (
     kind_name_from_path,
     read_csv,
     read_jsonl,
+    read_profiled,
 )
 from tallyclerk.ingest._validate import Validator
 from tallyclerk.settings import Settings, get_settings
@@ -202,7 +204,15 @@ def ingest_file(
     fmt = file_format(path) or "csv"
     source = source or str(path.resolve())
     facts = _archive.digest_file(path)
-    reader = _Prefetcher(_chunks(path, kind, source, fmt, on_bytes, settings))
+    supplied: tuple[str, ...] | None = None
+    if csv_profile is not None:
+        try:
+            supplied, profiled = read_profiled(path, kind, csv_profile, source, on_bytes)
+        except InputError as exc:
+            return _record_failure(store, path, kind, fmt, source, facts, str(exc), replay_of)
+        reader = _Prefetcher(profiled)
+    else:
+        reader = _Prefetcher(_chunks(path, kind, source, fmt, on_bytes, settings))
     try:
         with store.begin() as connection:
             batch_id = _repository.start_batch(
@@ -213,12 +223,13 @@ def ingest_file(
                 sha256=facts.sha256,
                 size_bytes=facts.size_bytes,
                 replay_of=replay_of,
+                options=_profile_options(csv_profile),
             )
             _archive.archive(connection, path, facts)
             validator = Validator(
                 kind, _repository.facility_timezones(connection), settings.brand.timezone
             )
-            merger = Merger(connection, kind, batch_id)
+            merger = Merger(connection, kind, batch_id, columns=supplied)
             totals = MergeCounts()
             quarantined = 0
             sample: list[Reject] = []
@@ -276,6 +287,13 @@ def ingest_file(
         message="; ".join(notes) or None,
         replayed=replayed,
     )
+
+
+def _profile_options(csv_profile: Path | None) -> str | None:
+    """A batch read through a CSV profile remembers it, so a replay reads it alike."""
+    if csv_profile is None:
+        return None
+    return json.dumps({"csv_profile": str(csv_profile.resolve())})
 
 
 def _record_failure(
@@ -340,11 +358,17 @@ def replay_quarantine(
     """
     with store.connect() as connection:
         sources = _repository.replay_sources(connection, batch_id=batch_id, kind=kind)
-        documents = {
+        stored_options = {
             item.source: options
             for item in sources
             if (options := _repository.batch_options(connection, item.batch_id)) is not None
         }
+    profiles = {
+        source: Path(json.loads(text)["csv_profile"])
+        for source, text in stored_options.items()
+        if "csv_profile" in json.loads(text)
+    }
+    documents = {s: t for s, t in stored_options.items() if s not in profiles}
     run = IngestRun()
     done: set[str] = set()
     for item in sorted(sources, key=lambda s: _ORDER.get(s.kind, 99)):
@@ -374,6 +398,7 @@ def replay_quarantine(
                     settings=settings,
                     source=item.source,
                     replay_of=item.batch_id,
+                    csv_profile=profiles.get(item.source),
                 )
             )
             continue
@@ -411,6 +436,7 @@ def replay_quarantine(
                     settings=settings,
                     source=item.source,
                     replay_of=item.batch_id,
+                    csv_profile=profiles.get(item.source),
                 )
             )
     return run
@@ -430,10 +456,13 @@ def replay_batch(store: Store, batch_id: int, *, settings: Settings | None = Non
     source, kind_name, sha256 = found
     if sha256 is None:
         raise InputError(f"batch {batch_id} has no archived payload to replay")
+    csv_profile: Path | None = None
     if options is not None:
-        return _replay_document(
-            store, source, sha256, options, batch_id, from_archive=True, settings=settings
-        )
+        if "csv_profile" not in json.loads(options):
+            return _replay_document(
+                store, source, sha256, options, batch_id, from_archive=True, settings=settings
+            )
+        csv_profile = Path(json.loads(options)["csv_profile"])
     with tempfile.TemporaryDirectory(prefix="tallyclerk-replay-") as tmp:
         restored = Path(tmp) / Path(source).name
         with store.connect() as connection:
@@ -446,6 +475,7 @@ def replay_batch(store: Store, batch_id: int, *, settings: Settings | None = Non
             settings=settings,
             source=source,
             replay_of=batch_id,
+            csv_profile=csv_profile,
         )
 
 
