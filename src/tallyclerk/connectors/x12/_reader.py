@@ -16,6 +16,7 @@ the quarantine use to point at a segment.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -23,6 +24,8 @@ from tallyclerk.connectors._base import ConnectorError, Position
 
 _BOM = "\ufeff"
 _SPACE = " \t\r\n"
+_GAP = re.compile(r"[ \t\r\n]*")
+_PADDING = re.compile(r"[ \t\r\n\x00\x1a]*")
 
 # 997 AK5 (transaction set) and AK9 (group) syntax error codes.
 SET_TRAILER_MISSING = "2"
@@ -240,11 +243,17 @@ def _delimiters(text: str, start: int, number: int) -> tuple[Delimiters, int]:
     return Delimiters(element, component, terminator, None), after
 
 
+def _skip(pattern: re.Pattern[str], text: str, start: int) -> int:
+    """The index of the first character at or after ``start`` that ``pattern`` does not take."""
+    match = pattern.match(text, start)
+    return match.end() if match else start
+
+
 def _ends_lines_with(text: str, start: int, char: str) -> bool:
     """Whether the next line after the ISA (the GS) ends with ``char`` before its newline."""
-    rest = text[start:].lstrip(_SPACE)
-    end = rest.find("\n")
-    line = (rest if end < 0 else rest[:end]).rstrip("\r")
+    begin = _skip(_GAP, text, start)
+    end = text.find("\n", begin)
+    line = text[begin : end if end >= 0 else len(text)].rstrip("\r")
     return bool(line) and line.endswith(char) and line.count(char) == 1
 
 
@@ -296,11 +305,16 @@ def read(data: bytes | str, source: str = "<payload>") -> Document:
     document = Document()
     number = 1
     while True:
-        delimiters, _ = _delimiters(text, position, number)
+        try:
+            delimiters, _ = _delimiters(text, position, number)
+        except ConnectorError as error:
+            if not document.interchanges:
+                raise
+            document.interchanges[-1].issues.append(Issue(number, "ISA", str(error)))
+            break
         interchange, position, number = _interchange(text, position, delimiters, number)
         document.interchanges.append(interchange)
-        rest = len(text) - len(text[position:].lstrip(_SPACE + "\x00\x1a"))
-        position = rest
+        position = _skip(_PADDING, text, position)
         if position >= len(text):
             break
         if not text.startswith("ISA", position):
@@ -419,8 +433,8 @@ def _close_set(tx: TransactionSet, trailer: Segment | None, group: FunctionalGro
         )
         return
     declared = trailer.el(1)
-    actual = len(tx.segments) + 2
-    if declared != str(actual) and not (declared.isdigit() and int(declared) == actual):
+    actual = trailer.number - tx.header.number + 1
+    if declared != str(actual) and not (declared.isdecimal() and int(declared) == actual):
         tx.issues.append(
             Issue(
                 trailer.number,
@@ -455,7 +469,7 @@ def _close_group(group: FunctionalGroup, trailer: Segment | None, interchange: I
         )
         return
     declared = trailer.el(1)
-    if not (declared.isdigit() and int(declared) == len(group.sets)):
+    if not (declared.isdecimal() and int(declared) == len(group.sets)):
         group.issues.append(
             Issue(
                 trailer.number,
@@ -480,7 +494,7 @@ def _check_interchange(interchange: Interchange) -> None:
     trailer = interchange.trailer
     assert trailer is not None
     declared = trailer.el(1)
-    if not (declared.isdigit() and int(declared) == len(interchange.groups)):
+    if not (declared.isdecimal() and int(declared) == len(interchange.groups)):
         interchange.issues.append(
             Issue(
                 trailer.number,
@@ -502,4 +516,4 @@ def _check_interchange(interchange: Interchange) -> None:
 
 def _number(value: str) -> str:
     """A control number compared as a number when it is one (000000001 = 1)."""
-    return str(int(value)) if value.isdigit() else value
+    return str(int(value)) if value.isdecimal() else value
