@@ -8,7 +8,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: setup demo test test-fast lint typecheck check bench bench-evaluate bench-reconcile clean
+.PHONY: setup demo test test-fast lint typecheck check bench bench-evaluate bench-reconcile bench-x12 clean
 
 $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS) || { $(PYTHON) -m pip install --user virtualenv && $(PYTHON) -m virtualenv $(TOOLS); }
@@ -46,6 +46,9 @@ bench-evaluate: setup  ## KPI catalogue benchmark (1M and 10M orders); writes do
 
 bench-reconcile: setup  ## reconciliation and invoice audit benchmark (10M orders); writes docs/benchmarks.md
 	$(UV) run --frozen python benchmarks/reconcile.py
+
+bench-x12: setup  ## X12 parsing benchmark (a 2M-segment 945 file); writes docs/benchmarks.md
+	$(UV) run --frozen python benchmarks/x12.py
 
 clean:
 	rm -rf .venv $(TOOLS) .pytest_cache .mypy_cache .ruff_cache demo-data tallyclerk.duckdb tallyclerk.duckdb.wal
