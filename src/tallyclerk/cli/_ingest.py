@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -124,8 +124,58 @@ def ingest(
         raise typer.Exit(1)
 
 
+_COMPACT_OVER = 30  # more files than this: one row per folder and format
+_PROBLEM_FILES_SHOWN = 10
+
+
+def _print_compact(run: IngestRun, title: str) -> None:
+    """Many files (a drop folder's day, the demo): totals per folder and format."""
+    groups: dict[tuple[str, str], list[Any]] = {}
+    for b in run.batches:
+        groups.setdefault((Path(b.source).parent.name, b.kind), []).append(b)
+    table = Table(title=title, title_justify="left")
+    table.add_column("folder", overflow="fold")
+    table.add_column("format or kind")
+    for name in ("files", "stored", "updated", "dup", "quarantined", "failed"):
+        table.add_column(name, justify="right")
+    for (folder, kind), items in groups.items():
+        quarantined = sum(b.quarantined for b in items)
+        failed = sum(1 for b in items if b.status == "failed")
+        table.add_row(
+            folder,
+            kind,
+            f"{len(items):,}",
+            f"{sum(b.stored for b in items):,}",
+            f"{sum(b.updated for b in items):,}",
+            f"{sum(b.duplicate for b in items):,}",
+            f"[yellow]{quarantined:,}[/]" if quarantined else "0",
+            f"[red]{failed:,}[/]" if failed else "0",
+        )
+    console.print(table)
+    by_kind: dict[str, list[int]] = {}
+    sent = 0
+    for details in run.documents.values():
+        sent += len(details.outbound)
+        for kind, c in details.by_kind.items():
+            totals = by_kind.setdefault(kind, [0, 0])
+            totals[0] += c.stored + c.updated + c.duplicate
+            totals[1] += c.quarantined
+    if by_kind:
+        parts = [
+            f"{kind} {landed:,}" + (f" ({held:,} quarantined)" if held else "")
+            for kind, (landed, held) in by_kind.items()
+        ]
+        console.print(f"[dim]records from connectors: {', '.join(parts)}[/]")
+    if sent:
+        console.print(f"[dim]documents sent back (997s): {sent:,}[/]")
+
+
 def print_run(run: IngestRun, title: str = "Ingestion") -> None:
     """The batch report: one row per file, then the quarantined records found."""
+    if len(run.batches) > _COMPACT_OVER:
+        _print_compact(run, title)
+        _print_problems(run)
+        return
     table = Table(title=title, title_justify="left")
     table.add_column("batch", justify="right")
     table.add_column("file", overflow="fold")
@@ -160,7 +210,20 @@ def print_run(run: IngestRun, title: str = "Ingestion") -> None:
             console.print(f"[dim]{name}: {details.summary}  {'; '.join(parts)}[/]")
         for written in details.written:
             console.print(f"[dim]  sent back: {written}[/]")
+    _print_problems(run)
+
+
+def _print_problems(run: IngestRun) -> None:
+    """Messages and quarantined records of the batches, for the first files that have any."""
+    shown = 0
     for b in run.batches:
+        if not (b.message or b.rejects):
+            continue
+        shown += 1
+        if shown > _PROBLEM_FILES_SHOWN:
+            rest = sum(1 for x in run.batches if x.message or x.rejects) - _PROBLEM_FILES_SHOWN
+            err_console.print(f"[dim]… and {rest:,} more file(s) with notes: tallyclerk batches[/]")
+            break
         if b.status == "duplicate" and b.message:
             console.print(f"[dim]{Path(b.source).name}: {b.message}[/]")
         elif b.message:

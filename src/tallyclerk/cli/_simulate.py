@@ -18,9 +18,9 @@ from tallyclerk.cli._ingest import print_run
 from tallyclerk.cli._store import print_summary
 from tallyclerk.contracts import load_contract
 from tallyclerk.contracts._repository import add_contract
-from tallyclerk.domain import KINDS, Kind
+from tallyclerk.domain import KINDS
 from tallyclerk.errors import InputError
-from tallyclerk.ingest import ingest_paths
+from tallyclerk.ingest import IngestRequest, IngestRun, ingest_sources
 from tallyclerk.metrics import get_metric, open_context
 from tallyclerk.reconcile import DOMAINS, run_findings
 from tallyclerk.settings import Settings
@@ -29,7 +29,7 @@ from tallyclerk.store import CANONICAL_TABLES
 from tallyclerk.store.summary import summarize
 
 if TYPE_CHECKING:
-    from tallyclerk.simulate import SimulationSummary
+    from tallyclerk.simulate import RealFormats, SimulationSummary
 
 
 def _run_simulation(
@@ -68,8 +68,17 @@ def simulate_command(
             help="Plant no problems: a clean year with only the ordinary noise of operations.",
         ),
     ] = False,
+    formats: Annotated[
+        str,
+        typer.Option(
+            "--formats",
+            help="canonical: one CSV per kind; real: store orders as Shopify webhook JSON "
+            "and the 3PLs' shipments, stock counts, receipts and returns as X12, with a "
+            "mapping profile per 3PL.",
+        ),
+    ] = "canonical",
 ) -> None:
-    """Write a demo brand's canonical CSVs, contracts and planted problems.
+    """Write a demo brand's data files, contracts and planted problems.
 
     Two 3PLs (westcoast: LAX1; eastbridge: EWR1 and DFW1) serve a year of orders with a
     November-December peak. Problems are planted on purpose (a peak meltdown, inventory
@@ -85,18 +94,48 @@ def simulate_command(
       tallyclerk simulate --out bench --orders 1000000
 
       tallyclerk simulate --out clean-data --orders 50000 --no-problems
+
+      tallyclerk simulate --out edi-data --orders 20000 --formats real
     """
     try:
         first_day = date.fromisoformat(start)
     except ValueError:
         err_console.print(f"[red]error:[/] --start {start!r} is not a date (YYYY-MM-DD)")
         raise typer.Exit(2) from None
+    _check_formats(formats)
     summary = _run_simulation(out, orders, seed, first_day, months, problems=not no_problems)
     _print_counts(dict(summary.rows), f"Simulated data in {out}")
+    if formats == "real":
+        _convert(out)
     if no_problems:
         console.print(f"No problems were planted ({out / 'planted.json'} lists none).")
     else:
         console.print(f"Planted problems are listed in {out / 'planted.json'}.")
+
+
+def _check_formats(formats: str) -> None:
+    if formats not in ("canonical", "real"):
+        err_console.print(f"[red]error:[/] --formats {formats!r}: use canonical or real")
+        raise typer.Exit(2)
+
+
+def _convert(out: Path) -> RealFormats:
+    from tallyclerk.simulate import write_real_formats
+
+    with console.status("writing Shopify JSON and X12 files"):
+        formats = write_real_formats(out)
+    table = Table(title="Written in real formats", title_justify="left")
+    table.add_column("format")
+    table.add_column("files", justify="right")
+    table.add_column("documents", justify="right")
+    for name, files in formats.files.items():
+        table.add_row(name, f"{files:,}", f"{formats.documents.get(name, 0):,}")
+    console.print(table)
+    console.print(
+        f"X12 profiles per 3PL in {formats.profiles_dir}; what stays canonical CSV is in "
+        f"{formats.canonical_dir}."
+    )
+    return formats
 
 
 def _print_counts(counts: dict[str, int], title: str) -> None:
@@ -120,18 +159,31 @@ def demo(
     fresh: Annotated[
         bool, typer.Option("--fresh", help="Delete an existing DuckDB store file first.")
     ] = False,
+    formats: Annotated[
+        str,
+        typer.Option(
+            "--formats",
+            help="real: the store's orders as Shopify webhook JSON and the 3PLs' files as "
+            "X12 (997s written back); canonical: one CSV per kind.",
+        ),
+    ] = "real",
 ) -> None:
     """Run the whole job on a demo brand: simulate a year, load it, summarize it.
 
-    Simulates two 3PLs and a year of orders with planted problems, creates the store, adds
-    the contracts, ingests every file and prints what landed and what to look for.
+    Simulates two 3PLs and a year of orders with planted problems, writes the store's
+    orders as Shopify webhooks and the 3PLs' shipments, stock counts, receipts and returns
+    as X12, creates the store, adds the contracts, ingests every file (answering each
+    interchange with a 997) and prints what landed and what to look for.
 
     Examples:
 
       tallyclerk demo --fresh
 
       tallyclerk demo --orders 200000 --dir /tmp/demo --fresh
+
+      tallyclerk demo --fresh --formats canonical
     """
+    _check_formats(formats)
     settings = state.effective_settings()
     path = settings.duckdb_path
     if fresh and path is not None:
@@ -140,6 +192,7 @@ def demo(
     if data_dir.exists():
         shutil.rmtree(data_dir)
     _run_simulation(data_dir, orders, seed, date(2026, 1, 1), 12)
+    real = _convert(data_dir) if formats == "real" else None
     with store_session() as store:
         with store.connect() as connection:
             held = connection.execute(
@@ -157,14 +210,35 @@ def demo(
                     connection, contract, contract_path.read_text("utf-8"), contract_path.name
                 )
                 console.print(f"contract added: {contract.provider} effective {contract.effective}")
+        sources: list[tuple[Path, IngestRequest]] = [(data_dir, IngestRequest())]
+        if real is not None:
+            sources = [(real.canonical_dir, IngestRequest())]
+            if real.shopify_dir.is_dir():
+                sources.append((real.shopify_dir, IngestRequest()))
+            for provider, folder in sorted(real.x12_dirs.items()):
+                sources.append(
+                    (
+                        folder,
+                        IngestRequest(
+                            provider_id=provider,
+                            profile=real.profile(provider),
+                            ack_dir=data_dir / "outbound" / provider,
+                        ),
+                    )
+                )
         with count_progress() as progress:
-            files = [p for p in data_dir.iterdir() if p.suffix == ".csv"]
-            task = progress.add_task("ingesting", total=len(files))
+            total = sum(1 for folder, _ in sources for p in folder.iterdir() if p.is_file())
+            task = progress.add_task("ingesting", total=total)
 
-            def next_file(_path: Path, _kind: Kind, _size: int) -> None:
+            def next_file(_path: Path, _label: str, _size: int) -> None:
                 progress.advance(task)
 
-            run = ingest_paths(store, [data_dir], on_file=next_file)
+            run = IngestRun()
+            for folder, request in sources:
+                part = ingest_sources(store, [folder], request, on_file=next_file)
+                run.batches += part.batches
+                run.unrecognized += part.unrecognized
+                run.documents.update(part.documents)
         print_run(run, title=f"Demo data loaded into {store.description}")
         with store.connect() as connection:
             summary = summarize(connection)

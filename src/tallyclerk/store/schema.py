@@ -99,12 +99,12 @@ quarantine = sa.Table(
     sa.Column("column_name", sa.String(), nullable=True),
     sa.Column("reason", sa.String(), nullable=False),
     sa.Column("record", sa.String(), nullable=True),
-    # Where in the source, for people: "line 12", "segment 14 (W12)", "order 2 (#1002)".
-    sa.Column("position", sa.String(), nullable=True),
     sa.Column("status", sa.String(), nullable=False),
     sa.Column("resolved_batch_id", sa.BigInteger(), nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+    # Where in the source, for people: "line 12", "segment 14 (W12)", "order 2 (#1002)".
+    sa.Column("position", sa.String(), nullable=True),
 )
 
 raw_payloads = sa.Table(
