@@ -210,6 +210,10 @@ def scenario() -> Data:
     d.parcel("tie", "T-tie")  # two events at one instant: delivered wins
     d.event("T-tie", "in_transit", "2026-03-10T10:00:00Z")
     d.event("T-tie", "delivered", "2026-03-10T10:00:00Z")
+    d.parcel("final", "T-final")  # delivered is final: a stray later scan does not undo it
+    d.event("T-final", "in_transit", "2026-03-09T20:00:00Z")
+    d.event("T-final", "delivered", "2026-03-10T15:00:00Z")
+    d.event("T-final", "in_transit", "2026-03-11T08:00:00Z")  # would be stale by the clock
 
     # delivered_without_shipment
     d.event("T-orphan", "in_transit", "2026-03-11T15:00:00Z")

@@ -27,6 +27,8 @@ from tallyclerk.domain._records import (
 from tallyclerk.domain._vocab import (
     PICKING_ERROR_REASONS,
     PICKING_ERROR_TAGS,
+    TERMINAL_TRACKING,
+    TRACKING_PRECEDENCE,
     ChargeType,
     FeedbackTag,
     ReturnReason,
@@ -38,6 +40,8 @@ __all__ = [
     "KINDS_BY_NAME",
     "PICKING_ERROR_REASONS",
     "PICKING_ERROR_TAGS",
+    "TERMINAL_TRACKING",
+    "TRACKING_PRECEDENCE",
     "Adjustment",
     "Audit",
     "ChargeType",

@@ -16,6 +16,21 @@ class TrackingStatus(StrEnum):
     RETURNED_TO_SENDER = "returned_to_sender"
 
 
+# How far along a parcel is: the tie-break between events stamped at the same instant.
+# Delivered and returned to sender are final: a later event of another status (a stray
+# scan) does not undo them. Connectors (the live status) and reconciliation (the status as
+# of a clock) both read these two, so a parcel has one status everywhere.
+TRACKING_PRECEDENCE: tuple[TrackingStatus, ...] = (
+    TrackingStatus.LABEL_CREATED,
+    TrackingStatus.IN_TRANSIT,
+    TrackingStatus.OUT_FOR_DELIVERY,
+    TrackingStatus.EXCEPTION,
+    TrackingStatus.RETURNED_TO_SENDER,
+    TrackingStatus.DELIVERED,
+)
+TERMINAL_TRACKING = frozenset({TrackingStatus.DELIVERED, TrackingStatus.RETURNED_TO_SENDER})
+
+
 class ReturnReason(StrEnum):
     """Why a customer sent an item back."""
 

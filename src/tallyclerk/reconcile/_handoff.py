@@ -29,7 +29,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from tallyclerk.domain import TrackingStatus
+from tallyclerk.domain import TERMINAL_TRACKING, TRACKING_PRECEDENCE, TrackingStatus
 from tallyclerk.metrics import MetricContext
 from tallyclerk.metrics._carrier import NOT_A_SCAN, carrier_scans, scan_deadlines
 from tallyclerk.metrics._delivery import first_deliveries
@@ -37,14 +37,8 @@ from tallyclerk.metrics._orders import order_completion, shipped_lines, sku_diff
 from tallyclerk.reconcile._findings import Check, CheckParams, register_check
 
 # When two events of one parcel carry the same instant, the one furthest along wins.
-_PRECEDENCE = (
-    TrackingStatus.LABEL_CREATED,
-    TrackingStatus.IN_TRANSIT,
-    TrackingStatus.OUT_FOR_DELIVERY,
-    TrackingStatus.EXCEPTION,
-    TrackingStatus.RETURNED_TO_SENDER,
-    TrackingStatus.DELIVERED,
-)
+_PRECEDENCE = TRACKING_PRECEDENCE
+_FINAL = tuple(str(s) for s in TERMINAL_TRACKING)
 # A parcel whose latest event is one of these is still on its way (and may go stale).
 _MOVING = (
     str(TrackingStatus.LABEL_CREATED),
@@ -136,24 +130,34 @@ def latest_events(ctx: MetricContext) -> ir.Table:
     carrier_scans (events other than label_created), exception_since (the first exception
     after the last event of any other status: how long the parcel has been stuck in
     exception; null unless the latest status is exception). Events at one instant resolve
-    to the status furthest along (delivered over exception over in transit ...).
+    to the status furthest along (delivered over exception over in transit ...), and a
+    delivery or return to sender is final: a later stray scan does not undo it
+    (domain.TRACKING_PRECEDENCE and TERMINAL_TRACKING, as for the live status).
     """
     events = ctx.happened(ctx.table("tracking_events"), "occurred_at")
     exception = str(TrackingStatus.EXCEPTION)
+    final = events.status.isin(_FINAL)
     story = events.group_by("tracking_number").aggregate(
-        last_at=events.occurred_at.max(),
+        _last_any=events.occurred_at.max(),
+        _last_final=events.occurred_at.max(where=final),
         events=events.count(),
         carrier_scans=(~events.status.isin(NOT_A_SCAN)).ifelse(1, 0).sum(),
         last_other_at=events.occurred_at.max(where=events.status != exception),
     )
+    # A delivery or return to sender is final: a stray later scan does not undo it.
+    story = story.mutate(
+        last_at=story._last_final.fill_null(story._last_any),
+        _has_final=story._last_final.notnull(),
+    ).drop("_last_any", "_last_final")
     at_last = events.join(
         story,
         [events.tracking_number == story.tracking_number, events.occurred_at == story.last_at],
     )
+    at_last = at_last.filter(~at_last._has_final | at_last.status.isin(_FINAL))
     ranked = at_last.select(tracking_number=at_last.tracking_number, _rank=_rank(at_last.status))
     top = ranked.group_by("tracking_number").aggregate(_rank=ranked._rank.max())
     top = top.select("tracking_number", last_status=_status_of(top._rank))
-    facts = _attach(story, top, key="tracking_number")
+    facts = _attach(story.drop("_has_final"), top, key="tracking_number")
     # The location and carrier of the winning event (the natural key makes it one row).
     where = events.select(
         _tn=events.tracking_number,

@@ -20,19 +20,13 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Final
 
-from tallyclerk.domain import TrackingStatus as S
+from tallyclerk.domain import TERMINAL_TRACKING, TRACKING_PRECEDENCE
 
-# How far along a parcel is: the tie-break between events at the same instant.
-STATUS_RANK: Final[dict[str, int]] = {
-    S.LABEL_CREATED.value: 0,
-    S.IN_TRANSIT.value: 1,
-    S.EXCEPTION.value: 2,
-    S.OUT_FOR_DELIVERY.value: 3,
-    S.DELIVERED.value: 4,
-    S.RETURNED_TO_SENDER.value: 5,
-}
+# How far along a parcel is: the tie-break between events at the same instant. The order
+# and the final statuses are the domain's, which reconciliation reads too.
+STATUS_RANK: Final[dict[str, int]] = {s.value: i for i, s in enumerate(TRACKING_PRECEDENCE)}
 
-TERMINAL_STATUSES: Final = frozenset({S.DELIVERED.value, S.RETURNED_TO_SENDER.value})
+TERMINAL_STATUSES: Final = frozenset(s.value for s in TERMINAL_TRACKING)
 
 _EPOCH = datetime.min
 _NEVER = timedelta.min
