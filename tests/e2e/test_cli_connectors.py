@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -85,6 +86,11 @@ def test_a_broken_x12_set_is_reported_by_segment(db: str, samples: Path) -> None
     assert "Traceback" not in result.output
     listed = _run(db, *["quarantine", "list"])
     assert "SE01" in listed.output
+    as_json = _run(db, *["quarantine", "list", "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    record = json.loads(as_json.output.splitlines()[0])
+    assert record["position"] == "segment 18 (SE)"
+    assert record["record"].startswith("ST*945*")
 
 
 def test_shopify_and_tracking_payloads_are_recognized(db: str, samples: Path) -> None:

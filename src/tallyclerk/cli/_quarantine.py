@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -52,10 +52,11 @@ def list_command(
                         "kind": r.kind,
                         "source": r.source,
                         "line": r.line,
+                        "position": r.where,
                         "column": r.column,
                         "reason": r.reason,
                         "status": r.status,
-                        "record": json.loads(r.record) if r.record else None,
+                        "record": _record(r.record),
                     }
                 ),
                 indent=None,
@@ -73,7 +74,12 @@ def list_command(
     for name in ("id", "batch", "where", "column", "reason", "status"):
         table.add_column(name, overflow="fold")
     for r in records:
-        where = f"{Path(r.source).name}:{r.line}" if r.line is not None else Path(r.source).name
+        if r.position:
+            where = f"{Path(r.source).name} {r.position}"
+        elif r.line is not None:
+            where = f"{Path(r.source).name}:{r.line}"
+        else:
+            where = Path(r.source).name
         table.add_row(
             str(r.quarantine_id), str(r.batch_id), where, r.column or "", r.reason, r.status
         )
@@ -121,3 +127,13 @@ def replay_command(
     )
     if still_open:
         raise typer.Exit(1)
+
+
+def _record(text: str | None) -> Any:
+    """A quarantined record: JSON as JSON, a raw segment or line as its text."""
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
