@@ -14,7 +14,12 @@ from tallyclerk.settings import Settings
 from tallyclerk.store import Store, open_store
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
+# The real public samples sit beside the checkout (../shared/samples); TALLYCLERK_SAMPLES
+# names another place.
+SAMPLES = Path(
+    os.environ.get("TALLYCLERK_SAMPLES")
+    or Path(__file__).resolve().parents[2] / "shared" / "samples"
+)
 POSTGRES_ADMIN_URL = os.environ.get(
     "TALLYCLERK_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
 )
@@ -86,7 +91,9 @@ def store(settings: Settings) -> Iterator[Store]:
 def samples() -> Path:
     """The real public sample files (../shared/samples); CI always has them."""
     if not SAMPLES.is_dir():
-        message = f"the real sample files are not at {SAMPLES}"
+        message = (
+            f"the real sample files are not at {SAMPLES} (set TALLYCLERK_SAMPLES to their folder)"
+        )
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message)
         pytest.skip(message)
