@@ -151,3 +151,27 @@ def test_watching_a_missing_directory_is_a_clear_error(tmp_path: Path, duck: Set
 
     with pytest.raises(TallyclerkError, match="no such directory"):
         _watcher(tmp_path / "nope", duck)
+
+
+def test_an_internal_error_on_one_file_moves_it_to_failed_and_the_watch_goes_on(
+    tmp_path: Path, duck: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tallyclerk.ingest import _watch
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_kind(inbox, "orders", ORDERS)
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(_watch, "ingest_sources", broken)
+    watcher = _watcher(inbox, duck, settle=0)
+    (outcome,) = watcher.poll()
+    assert outcome.status == "failed"
+    assert "disk on fire" in (outcome.message or "")
+    assert (inbox / "failed" / "orders.csv").is_file()
+    monkeypatch.undo()
+    write_kind(inbox, "orders", ORDERS)
+    (outcome,) = watcher.poll()
+    assert outcome.status == "processed"

@@ -153,6 +153,9 @@ class Watcher:
                     message = "; ".join(b.message for b in failed if b.message) or None
         except TallyclerkError as exc:
             message = str(exc)
+        except Exception as exc:  # one bad file must not stop the folder: it goes to failed/
+            log.exception("%s: internal error", path.name)
+            message = f"internal error ({type(exc).__name__}: {exc}); the file was not ingested"
         report["status"] = status
         if message:
             report["message"] = message
