@@ -37,6 +37,27 @@ class ConnectorSettings(BaseModel):
     profiles_dir: Path = Path("profiles")
 
 
+class ServiceSettings(BaseModel):
+    """The web service: where it listens, its secrets and how it shares the embedded store."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    # Webhook bodies are written here (and fsynced) before the service answers, then loaded
+    # in batches, so an accepted webhook survives a crash or a busy store.
+    spool_dir: Path = Path("spool")
+    # Webhook secrets: Shopify's app secret, and one HMAC secret per tracking source
+    # (TALLYCLERK_SERVICE__TRACKING_SECRETS='{"easypost": "...", "aftership": "..."}').
+    shopify_secret: str | None = None
+    tracking_secrets: dict[str, str] = {}
+    # How long a request waits for the embedded store while another process writes to it.
+    store_wait_seconds: float = Field(default=20.0, ge=0)
+    # Dashboard cookies: Secure when served over HTTPS (behind a proxy); off for localhost.
+    secure_cookies: bool = False
+    session_hours: float = Field(default=12.0, gt=0)
+    # Largest upload accepted, in bytes.
+    max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
+
+
 class Settings(BaseSettings):
     """Everything tallyclerk reads from its environment, read once."""
 
@@ -49,6 +70,7 @@ class Settings(BaseSettings):
     brand: BrandSettings = BrandSettings()
     ingest: IngestSettings = IngestSettings()
     connectors: ConnectorSettings = ConnectorSettings()
+    service: ServiceSettings = ServiceSettings()
     debug: bool = False
 
     @property

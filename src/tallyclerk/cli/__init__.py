@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from tallyclerk.cli import (
+    _access,
     _billing,
     _contract,
     _evaluate,
@@ -20,6 +21,7 @@ from tallyclerk.cli import (
     _outbound,
     _quarantine,
     _reconcile,
+    _serve,
     _simulate,
     _store,
 )
@@ -65,12 +67,15 @@ app.command("inventory")(_inventory.inventory_command)
 app.command("experience")(_experience.experience_command)
 app.command("simulate")(_simulate.simulate_command)
 app.command("demo")(_simulate.demo)
+app.command("serve")(_serve.serve)
 app.add_typer(_quarantine.app, name="quarantine")
 app.add_typer(_contract.app, name="contract")
 app.add_typer(_kpi.app, name="kpi")
 app.add_typer(_store.export_app, name="export")
 app.add_typer(_billing.app, name="billing")
 app.add_typer(_findings.app, name="findings")
+app.add_typer(_access.user_app, name="user")
+app.add_typer(_access.token_app, name="token")
 
 
 def main() -> None:

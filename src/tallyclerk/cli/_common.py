@@ -21,7 +21,7 @@ from rich.progress import (
 
 from tallyclerk.errors import TallyclerkError
 from tallyclerk.settings import Settings, get_settings
-from tallyclerk.store import Store, open_store
+from tallyclerk.store import Store, open_waiting
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -56,9 +56,15 @@ def user_errors() -> Iterator[None]:
 
 @contextmanager
 def store_session(*, create: bool = True) -> Iterator[Store]:
-    """Open the configured store for the length of one command."""
+    """Open the configured store for the length of one command.
+
+    A DuckDB file held by a running server (for one request) is waited for, not failed on.
+    """
+    settings = state.effective_settings()
     with user_errors():
-        store = open_store(state.effective_settings(), create=create)
+        store = open_waiting(
+            settings.database_url, wait=settings.service.store_wait_seconds, create=create
+        )
     try:
         with user_errors():
             yield store

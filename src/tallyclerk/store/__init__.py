@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+from tallyclerk.store._gate import StoreBusyError, StoreGate, is_lock_conflict, open_waiting
 from tallyclerk.store._store import Store, open_store
 from tallyclerk.store.schema import CANONICAL_TABLES, metadata
 
-__all__ = ["CANONICAL_TABLES", "Store", "metadata", "open_store"]
+__all__ = [
+    "CANONICAL_TABLES",
+    "Store",
+    "StoreBusyError",
+    "StoreGate",
+    "is_lock_conflict",
+    "metadata",
+    "open_store",
+    "open_waiting",
+]

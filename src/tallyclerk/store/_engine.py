@@ -76,16 +76,16 @@ def translate_connection_errors(url: str) -> Iterator[None]:
     """Turn driver errors about reaching the database into one plain StoreError."""
     try:
         yield
-    except sa.exc.OperationalError as exc:
-        raise StoreError(
-            f"cannot reach the database {describe_url(url)}: {_first_line(exc)}"
-        ) from exc
     except sa.exc.DBAPIError as exc:
         text = str(exc.orig) if exc.orig is not None else str(exc)
         if "lock" in text.lower() and "conflicting" in text.lower():
             raise StoreError(
                 f"the store {describe_url(url)} is open in another process "
                 "(a running server or another command); stop it or use that process"
+            ) from exc
+        if isinstance(exc, sa.exc.OperationalError):
+            raise StoreError(
+                f"cannot reach the database {describe_url(url)}: {_first_line(exc)}"
             ) from exc
         raise
 

@@ -157,8 +157,7 @@ contracts = sa.Table(
 )
 
 # Disputes: a brand's challenge of an invoice line or an SLA figure, answered by the 3PL.
-# The workflow arrives with the service; the table holds what the dispute response KPI
-# (dispute_response_on_time_rate) and invoice-audit findings need now.
+# The dispute response KPI (dispute_response_on_time_rate) reads opened_at and responded_at.
 disputes = sa.Table(
     "disputes",
     metadata,
@@ -179,6 +178,16 @@ disputes = sa.Table(
     sa.Column("source_ref", sa.String(), nullable=True),
     sa.Column("opened_by", sa.String(), nullable=True),
     sa.Column("details", sa.Text(), nullable=True),
+    # The workflow (migration 0006): the provider answers by response_due_at (accept, reject
+    # with a reason, or counter with counter_amount); the brand resolves.
+    sa.Column("period", sa.Date(), nullable=True),  # the month a credit would belong to
+    sa.Column("response_due_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("answer", sa.String(), nullable=True),  # accepted | rejected | countered
+    sa.Column("answer_note", sa.Text(), nullable=True),
+    sa.Column("counter_amount", sa.Numeric(18, 4), nullable=True),
+    sa.Column("responded_by", sa.String(), nullable=True),
+    sa.Column("resolved_by", sa.String(), nullable=True),
+    sa.Column("credited_amount", sa.Numeric(18, 4), nullable=True),
 )
 
 # Findings of reconciliation and the invoice audit: one row per problem (kind, provider,
@@ -305,4 +314,114 @@ webhook_receipts = sa.Table(
     sa.Column("delivery_id", sa.String(), primary_key=True),
     sa.Column("batch_id", sa.BigInteger(), nullable=True),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# People and programs that use the service (DESIGN section 8). A provider user belongs to one
+# 3PL and sees only its data; passwords and tokens are kept only as hashes.
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("user_id", sa.String(), primary_key=True),  # the login name
+    sa.Column("role", sa.String(), nullable=False),  # admin | analyst | provider
+    sa.Column("provider_id", sa.String(), nullable=True),  # set for the provider role only
+    sa.Column("display_name", sa.String(), nullable=True),
+    sa.Column("password_hash", sa.String(), nullable=True),  # scrypt; none: token-only user
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("token_id", sa.String(), primary_key=True),  # the public part, shown in lists
+    sa.Column("user_id", sa.String(), nullable=False),
+    sa.Column("name", sa.String(), nullable=True),
+    sa.Column("token_hash", sa.String(64), nullable=False),  # sha256 of the secret part
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+# Dashboard sessions: the cookie holds a random id, the table its hash, so a stolen database
+# does not hand out live sessions; a new id on every login defeats session fixation.
+web_sessions = sa.Table(
+    "web_sessions",
+    metadata,
+    sa.Column("session_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.String(), nullable=False),
+    sa.Column("csrf_token", sa.String(), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Every step of a dispute (opened, answered, countered, resolved, commented), who and when.
+dispute_event_id_seq = sa.Sequence("dispute_event_id_seq", metadata=metadata)
+
+dispute_events = sa.Table(
+    "dispute_events",
+    metadata,
+    sa.Column(
+        "event_id",
+        sa.BigInteger(),
+        dispute_event_id_seq,
+        server_default=sa.text("nextval('dispute_event_id_seq')"),
+        primary_key=True,
+    ),
+    sa.Column("dispute_id", sa.String(), nullable=False),
+    sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor", sa.String(), nullable=False),  # a user id, or "system"
+    sa.Column("role", sa.String(), nullable=True),
+    sa.Column("action", sa.String(), nullable=False),
+    sa.Column("status", sa.String(), nullable=False),  # the dispute's status after the step
+    sa.Column("amount", sa.Numeric(18, 4), nullable=True),
+    sa.Column("note", sa.Text(), nullable=True),
+)
+
+# Credits owed by a provider, per period: accepted dispute credits (and later SLA credits
+# confirmed on an invoice). One row per entry; the balance is their sum.
+credit_entry_id_seq = sa.Sequence("credit_entry_id_seq", metadata=metadata)
+
+credit_ledger = sa.Table(
+    "credit_ledger",
+    metadata,
+    sa.Column(
+        "entry_id",
+        sa.BigInteger(),
+        credit_entry_id_seq,
+        server_default=sa.text("nextval('credit_entry_id_seq')"),
+        primary_key=True,
+    ),
+    sa.Column("provider_id", sa.String(), nullable=False),
+    sa.Column("period", sa.Date(), nullable=False),  # the month the credit belongs to
+    sa.Column("amount", sa.Numeric(18, 4), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("source", sa.String(), nullable=False),  # dispute | sla_credit | adjustment
+    sa.Column("source_ref", sa.String(), nullable=True),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("recorded_by", sa.String(), nullable=True),
+    sa.Column("note", sa.Text(), nullable=True),
+)
+
+# The burn-rate state of each contracted metric when an open month was evaluated, so the
+# dashboard shows it without recomputing.
+sla_burn = sa.Table(
+    "sla_burn",
+    metadata,
+    sa.Column("run_id", sa.BigInteger(), primary_key=True),
+    sa.Column("provider_id", sa.String(), primary_key=True),
+    sa.Column("metric", sa.String(), primary_key=True),
+    sa.Column("period", sa.Date(), nullable=False),
+    sa.Column("threshold", sa.Double(), nullable=False),
+    sa.Column("lower_is_better", sa.Boolean(), nullable=False),
+    sa.Column("judged", sa.BigInteger(), nullable=False),
+    sa.Column("bad", sa.BigInteger(), nullable=False),
+    sa.Column("expected", sa.Double(), nullable=False),
+    sa.Column("budget", sa.Double(), nullable=False),
+    sa.Column("burn_short", sa.Double(), nullable=True),
+    sa.Column("burn_long", sa.Double(), nullable=True),
+    sa.Column("projected", sa.Double(), nullable=True),
+    sa.Column("state", sa.String(), nullable=False),
+    sa.Column("reason", sa.Text(), nullable=False),
 )
