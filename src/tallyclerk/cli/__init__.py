@@ -12,6 +12,7 @@ from tallyclerk.cli import (
     _access,
     _billing,
     _contract,
+    _disputes,
     _evaluate,
     _experience,
     _findings,
@@ -74,6 +75,7 @@ app.add_typer(_kpi.app, name="kpi")
 app.add_typer(_store.export_app, name="export")
 app.add_typer(_billing.app, name="billing")
 app.add_typer(_findings.app, name="findings")
+app.add_typer(_disputes.app, name="dispute")
 app.add_typer(_access.user_app, name="user")
 app.add_typer(_access.token_app, name="token")
 

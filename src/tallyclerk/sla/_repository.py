@@ -1,15 +1,17 @@
-"""Recorded SLA evaluations: runs, results and credit lines. Nothing here commits."""
+"""Recorded SLA evaluations: runs, results, credit lines and burn rates. Nothing here commits."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 
+from tallyclerk.sla._burn import BurnRate
 from tallyclerk.sla._credits import PeriodCredits
 from tallyclerk.sla._evaluate import MetricEvaluation, ProviderEvaluation
-from tallyclerk.store.schema import sla_credit_lines, sla_results, sla_runs
+from tallyclerk.store.schema import sla_burn, sla_credit_lines, sla_results, sla_runs
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +89,9 @@ def record_run(
     engine: str,
     evaluations: list[ProviderEvaluation],
     credits: list[PeriodCredits],
+    burn: Sequence[BurnRate] = (),
 ) -> int:
-    """Store a run with its results and credit lines; returns the run id."""
+    """Store a run with its results, credit lines and (open period) burn rates; returns its id."""
     run_id = int(
         connection.execute(
             sla_runs.insert()
@@ -115,6 +118,9 @@ def record_run(
     ]
     if lines:
         connection.execute(sla_credit_lines.insert(), lines)
+    burn_rows = [_burn_row(run_id, b) for b in burn]
+    if burn_rows:
+        connection.execute(sla_burn.insert(), burn_rows)
     return run_id
 
 
@@ -135,4 +141,24 @@ def _result_row(run_id: int, m: MetricEvaluation) -> dict[str, object]:
         "lower_is_better": m.lower_is_better,
         "met": m.met,
         "contract_effective": m.segment.contract.effective,
+    }
+
+
+def _burn_row(run_id: int, b: BurnRate) -> dict[str, object]:
+    return {
+        "run_id": run_id,
+        "provider_id": b.provider_id,
+        "metric": b.metric,
+        "period": b.period,
+        "threshold": b.threshold,
+        "lower_is_better": b.lower_is_better,
+        "judged": b.judged,
+        "bad": b.bad,
+        "expected": b.expected,
+        "budget": b.budget,
+        "burn_short": b.burn_short,
+        "burn_long": b.burn_long,
+        "projected": b.projected,
+        "state": b.state,
+        "reason": b.reason,
     }

@@ -115,6 +115,7 @@ def evaluate_periods(
                     engine=engine_name,
                     evaluations=evaluations,
                     credits=[r.credits for r in reports],
+                    burn=[b for r in reports for b in r.burn],
                 )
                 if record and reports
                 else None
