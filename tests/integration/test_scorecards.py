@@ -22,6 +22,7 @@ from tallyclerk.sla import (
     Scorecard,
     credit_lines,
     evaluate,
+    latest_burn,
     metric_trend,
     periods_evaluated,
     record_credit,
@@ -372,3 +373,27 @@ def test_standings_serialize_as_strict_json() -> None:
         "2026-03",
         "2026-03-31",
     )
+
+
+def test_the_last_open_month_warnings_outlive_a_settled_rerun(
+    tmp_path: Path, store_url: str
+) -> None:
+    store = _store(tmp_path, store_url, late={17: 1, 18: 1, 19: 1})
+    try:
+        evaluate(store, date(2026, 3, 1), providers=["acme"], as_of=OPEN)
+        settled = datetime(2026, 4, 30, tzinfo=UTC)
+        evaluate(store, date(2026, 3, 1), providers=["acme"], as_of=settled)
+        with store.connect() as connection:
+            (card,) = scorecards(connection, period=date(2026, 3, 1))
+            watch = latest_burn(connection)
+            none_for_bravo = latest_burn(connection, providers=["bravo"])
+    finally:
+        store.close()
+    assert card.as_of == settled
+    assert all(m.burn is None for m in card.metrics)  # the settled run has no burn
+    assert {w.metric for w in watch} == {"ship_on_time_rate", "dock_to_stock_on_time_rate"}
+    ship = next(w for w in watch if w.metric == "ship_on_time_rate")
+    assert ship.as_of == OPEN
+    assert ship.burn.state == "page"
+    assert ship.as_dict()["state"] == "page"
+    assert none_for_bravo == []

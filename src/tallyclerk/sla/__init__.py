@@ -28,9 +28,11 @@ from tallyclerk.sla._evaluate import MetricEvaluation, ProviderEvaluation, evalu
 from tallyclerk.sla._ledger import LedgerEntry, ledger, ledger_totals, record_credit
 from tallyclerk.sla._read import (
     BurnState,
+    BurnWatch,
     MetricStanding,
     Scorecard,
     credit_lines,
+    latest_burn,
     metric_trend,
     periods_evaluated,
     scorecards,
@@ -51,6 +53,7 @@ __all__ = [
     "Answer",
     "BurnRate",
     "BurnState",
+    "BurnWatch",
     "Change",
     "CreditLine",
     "Dispute",
@@ -76,6 +79,7 @@ __all__ = [
     "evaluate_period",
     "evaluate_periods",
     "get_dispute",
+    "latest_burn",
     "ledger",
     "ledger_totals",
     "list_disputes",

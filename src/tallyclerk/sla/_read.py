@@ -398,3 +398,80 @@ __all__ = [
     "periods_evaluated",
     "scorecards",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class BurnWatch:
+    """A metric's burn-rate state from the latest evaluation of a still-open month."""
+
+    provider_id: str
+    metric: str
+    period: date
+    as_of: datetime  # the evaluation clock the state was read at
+    threshold: float
+    lower_is_better: bool
+    burn: BurnState
+
+    def as_dict(self) -> dict[str, Any]:
+        """The watch as plain JSON values."""
+        return {
+            "provider_id": self.provider_id,
+            "metric": self.metric,
+            "period": self.period.isoformat(),
+            "as_of": self.as_of.isoformat(),
+            "threshold": self.threshold,
+            "lower_is_better": self.lower_is_better,
+            **self.burn.as_dict(),
+        }
+
+
+def latest_burn(
+    connection: sa.Connection, *, providers: Sequence[str] | None = None
+) -> list[BurnWatch]:
+    """Per provider, the burn states of its most recent run that recorded any.
+
+    A month evaluated after it closed records no burn, so this shows the last warnings
+    raised while a month was still open, with the clock they were read at.
+    """
+    b = sla_burn.c
+    query = sa.select(b.provider_id, sa.func.max(b.run_id)).group_by(b.provider_id)
+    if providers is not None:
+        query = query.where(b.provider_id.in_(list(providers)))
+    latest = {p: int(run) for p, run in connection.execute(query)}
+    if not latest:
+        return []
+    clocks = {
+        int(run): _utc(as_of)
+        for run, as_of in connection.execute(
+            sa.select(sla_runs.c.run_id, sla_runs.c.as_of).where(
+                sla_runs.c.run_id.in_(sorted(set(latest.values())))
+            )
+        )
+    }
+    rows = connection.execute(
+        sa.select(sla_burn).where(
+            sa.or_(*(sa.and_(b.provider_id == p, b.run_id == r) for p, r in latest.items()))
+        )
+    )
+    out = [
+        BurnWatch(
+            provider_id=row.provider_id,
+            metric=row.metric,
+            period=row.period,
+            as_of=clocks[int(row.run_id)],
+            threshold=float(row.threshold),
+            lower_is_better=bool(row.lower_is_better),
+            burn=BurnState(
+                state=row.state,
+                burn_short=row.burn_short,
+                burn_long=row.burn_long,
+                projected=row.projected,
+                judged=int(row.judged),
+                bad=int(row.bad),
+                budget=float(row.budget),
+                reason=row.reason,
+            ),
+        )
+        for row in rows
+    ]
+    return sorted(out, key=lambda w: (w.provider_id, _ORDER.get(w.metric, len(_ORDER)), w.metric))
