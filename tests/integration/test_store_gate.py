@@ -88,3 +88,34 @@ def test_a_command_run_beside_a_busy_server_waits_its_turn(
     holder.wait(timeout=30)
     assert result.exit_code == 0, result.output
     assert "Added admin user ada" in result.output
+
+
+def test_threads_of_one_process_take_turns_on_the_file(db_file: Path) -> None:
+    import threading
+
+    gate = StoreGate(f"duckdb:///{db_file}", wait=30)
+    failures: list[BaseException] = []
+    done = []
+
+    def work() -> None:
+        try:
+            for _ in range(15):
+                with gate.store() as store, store.begin() as connection:
+                    connection.exec_driver_sql("select 1")
+                done.append(1)
+        except BaseException as exc:  # the assertion below reports it
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    gate.close()
+    assert failures == []
+    assert len(done) == 8 * 15
+    # Released at the end: another process can open the file.
+    probe = subprocess.run(
+        [sys.executable, "-c", _HOLD, str(db_file), "0"], capture_output=True, text=True
+    )
+    assert probe.returncode == 0, probe.stderr

@@ -35,10 +35,18 @@ from tallyclerk.ingest._service import (
     resolve_kind,
 )
 from tallyclerk.ingest._watch import Outcome, Watcher
+from tallyclerk.ingest._webhooks import (
+    Delivery,
+    WebhookBatchReport,
+    WebhookGroupReport,
+    ingest_deliveries,
+    ingest_records,
+)
 
 __all__ = [
     "BatchReport",
     "BatchRow",
+    "Delivery",
     "DocumentReport",
     "IngestRequest",
     "IngestRun",
@@ -49,12 +57,16 @@ __all__ = [
     "ReleaseRun",
     "SourceOptions",
     "Watcher",
+    "WebhookBatchReport",
+    "WebhookGroupReport",
     "count_quarantine",
     "file_format",
+    "ingest_deliveries",
     "ingest_document",
     "ingest_file",
     "ingest_paths",
     "ingest_payload",
+    "ingest_records",
     "ingest_sources",
     "kind_name_from_path",
     "list_outbound",

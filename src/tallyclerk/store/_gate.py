@@ -8,6 +8,7 @@ PostgreSQL store admits many processes, so it is opened once and pooled.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -54,11 +55,23 @@ def open_waiting(url: str, *, wait: float, create: bool = False, poll: float = 0
 
 
 class StoreGate:
-    """Hands out the store for one operation at a time (DuckDB) or from one pool (PostgreSQL)."""
+    """Hands out the store for one operation at a time (DuckDB) or from one pool (PostgreSQL).
+
+    On DuckDB the operations of this process take turns on one open store: the file is kept
+    open while others wait their turn (at most `HOLD_SECONDS` in a row, so other processes
+    get theirs) and released when nobody in this process needs it.
+    """
+
+    HOLD_SECONDS = 2.0
 
     def __init__(self, url: str, *, wait: float = 20.0) -> None:
         self.url = url
         self.wait = wait
+        self._turn = threading.Lock()
+        self._state = threading.Lock()
+        self._waiting = 0
+        self._open: Store | None = None
+        self._opened_at = 0.0
         probe = open_store(url=url)  # create or upgrade the schema once, up front
         self.dialect = probe.dialect
         self.description = probe.description
@@ -79,14 +92,35 @@ class StoreGate:
         if self._shared is not None:
             yield self._shared
             return
-        store = open_waiting(self.url, wait=self.wait)
+        with self._state:
+            self._waiting += 1
+        acquired = self._turn.acquire(timeout=self.wait)
+        with self._state:
+            self._waiting -= 1
+        if not acquired:
+            raise StoreBusyError(
+                f"the store {self.description} stayed busy with other requests for "
+                f"{self.wait:g} s; try again in a moment"
+            )
         try:
-            yield store
+            if self._open is None:
+                self._open = open_waiting(self.url, wait=self.wait)
+                self._opened_at = time.monotonic()
+            yield self._open
         finally:
-            store.close()
+            with self._state:
+                held = time.monotonic() - self._opened_at
+                if self._open is not None and (self._waiting == 0 or held > self.HOLD_SECONDS):
+                    self._open.close()
+                    self._open = None
+            self._turn.release()
 
     def close(self) -> None:
-        """Release the pooled store (PostgreSQL)."""
+        """Release the pooled store (PostgreSQL) or the file still held (DuckDB)."""
+        with self._state:
+            if self._open is not None:
+                self._open.close()
+                self._open = None
         if self._shared is not None:
             self._shared.close()
             self._shared = None

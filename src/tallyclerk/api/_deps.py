@@ -1,0 +1,114 @@
+"""What every request needs: the store, who is asking, and the scope of what they may see.
+
+Authentication: an API token (`Authorization: Bearer tc_...`) or the dashboard's session
+cookie. A request carried by the cookie that changes something must also carry the session's
+CSRF token (header `X-CSRF-Token` or form field `csrf_token`).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from tallyclerk.access import (
+    AccessError,
+    LoginThrottle,
+    NotAuthenticatedError,
+    Principal,
+    Scope,
+    check_token,
+    load_session,
+)
+from tallyclerk.settings import Settings
+from tallyclerk.store import Store, StoreGate
+
+SESSION_COOKIE = "tc_session"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass
+class ServiceState:
+    """The service's long-lived parts, kept on `app.state.tc`."""
+
+    settings: Settings
+    gate: StoreGate
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    # Parts attached by the routers that own them (the webhook spool and its writer).
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def service(request: Request) -> ServiceState:
+    """The service state of the running app."""
+    state: ServiceState = request.app.state.tc
+    return state
+
+
+def store(request: Request) -> Iterator[Store]:
+    """The store for this request: opened for it alone on DuckDB, pooled on PostgreSQL."""
+    with service(request).gate.store() as opened:
+        yield opened
+
+
+async def _form_csrf(request: Request) -> str | None:
+    if request.method in SAFE_METHODS:
+        return None
+    kind = request.headers.get("content-type", "")
+    if kind.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        return value if isinstance(value, str) else None
+    return None
+
+
+StoreDep = Annotated[Store, Depends(store)]
+
+
+def current_principal(
+    request: Request,
+    opened: StoreDep,
+    form_csrf: Annotated[str | None, Depends(_form_csrf)],
+) -> Principal:
+    """The authenticated user, from a bearer token or the session cookie (with CSRF check)."""
+    header = request.headers.get("authorization", "")
+    if header:
+        scheme, _, presented = header.partition(" ")
+        if scheme.lower() != "bearer" or not presented.strip():
+            raise NotAuthenticatedError("the Authorization header must read 'Bearer <token>'")
+        with opened.begin() as connection:
+            principal = check_token(connection, presented.strip())
+        if principal is None:
+            raise NotAuthenticatedError("the token is not valid (unknown, expired or revoked)")
+        return principal
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        with opened.connect() as connection:
+            session = load_session(connection, cookie)
+        if session is not None:
+            if request.method not in SAFE_METHODS:
+                given = request.headers.get(CSRF_HEADER) or form_csrf or ""
+                if not secrets.compare_digest(given.encode(), session.csrf_token.encode()):
+                    raise AccessError(
+                        "the form is out of date (CSRF check failed); reload the page"
+                    )
+            request.state.csrf_token = session.csrf_token
+            return session.principal
+    raise NotAuthenticatedError(
+        "log in first: send 'Authorization: Bearer <token>' (tallyclerk token create)"
+    )
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def current_scope(principal: PrincipalDep) -> Scope:
+    """The provider scope of the authenticated user: the one filter every query goes through."""
+    return Scope(principal)
+
+
+ScopeDep = Annotated[Scope, Depends(current_scope)]

@@ -1,0 +1,1 @@
+"""The REST API routers, one module per area."""
