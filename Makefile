@@ -8,7 +8,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: setup demo test test-fast lint typecheck check bench bench-evaluate bench-reconcile bench-x12 clean
+.PHONY: setup demo test test-fast lint typecheck check bench bench-evaluate bench-reconcile bench-x12 bench-service clean
 
 $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS) || { $(PYTHON) -m pip install --user virtualenv && $(PYTHON) -m virtualenv $(TOOLS); }
@@ -20,8 +20,8 @@ $(TOOLS)/bin/uv:
 
 setup: .venv/.synced  ## install the locked dependencies into .venv
 
-demo: setup  ## simulate a demo brand, load it, evaluate it, print the summary
-	$(UV) run --frozen tallyclerk demo --fresh
+demo: setup  ## simulate a demo brand, load it, evaluate it, then serve the dashboard on :8000
+	$(UV) run --frozen tallyclerk demo --fresh --serve
 
 test: setup  ## every test (PostgreSQL tests need the server at 127.0.0.1:5432)
 	$(UV) run --frozen pytest -q
@@ -46,6 +46,9 @@ bench-evaluate: setup  ## KPI catalogue benchmark (1M and 10M orders); writes do
 
 bench-reconcile: setup  ## reconciliation and invoice audit benchmark (10M orders); writes docs/benchmarks.md
 	$(UV) run --frozen python benchmarks/reconcile.py
+
+bench-service: setup  ## webhook ingestion and dashboard latency on loopback; writes docs/benchmarks.md
+	$(UV) run --frozen python benchmarks/service.py
 
 bench-x12: setup  ## X12 parsing benchmark (a 2M-segment 945 file); writes docs/benchmarks.md
 	$(UV) run --frozen python benchmarks/x12.py
