@@ -233,7 +233,13 @@ def dispute_command(
       tallyclerk billing dispute 12 --by ana --note "pick_pack billed twice for this order"
     """
     with store_session() as store:
-        finding, dispute = dispute_finding(store, finding_id, by=by or current_user(), note=note)
+        finding, dispute = dispute_finding(
+            store,
+            finding_id,
+            by=by or current_user(),
+            note=note,
+            settings=state.effective_settings(),
+        )
     console.print(
         f"Dispute [bold]{dispute.dispute_id}[/] opened with {dispute.provider_id} for "
         f"{money(dispute.amount, dispute.currency)}: {finding.kind} {finding.subject_id}"

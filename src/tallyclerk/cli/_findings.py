@@ -18,7 +18,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from tallyclerk.cli._common import console, store_session
+from tallyclerk.cli._common import console, state, store_session
 from tallyclerk.reconcile import (
     CHECKS,
     DOMAINS,
@@ -512,7 +512,9 @@ def dispute_command(
     """
     who = by or current_user()
     with store_session() as store:
-        finding, dispute = dispute_finding(store, finding_id, by=who, note=note)
+        finding, dispute = dispute_finding(
+            store, finding_id, by=who, note=note, settings=state.effective_settings()
+        )
     amount = format_money(dispute.amount, dispute.currency)
     console.print(
         f"dispute [bold]{dispute.dispute_id}[/] opened with {dispute.provider_id} "

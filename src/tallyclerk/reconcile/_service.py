@@ -100,7 +100,12 @@ def run_findings(
 
 
 def dispute_finding(
-    store: Store, finding_id: int, *, by: str, note: str | None = None
+    store: Store,
+    finding_id: int,
+    *,
+    by: str,
+    note: str | None = None,
+    settings: Settings | None = None,
 ) -> tuple[Finding, Dispute]:
     """Turn a finding into an open dispute with the 3PL, carrying its amount and evidence."""
     with store.begin() as connection:
@@ -131,6 +136,7 @@ def dispute_finding(
             currency=finding.currency,
             opened_by=by,
             details=details,
+            settings=settings,
         )
         link_dispute(connection, finding_id, dispute.dispute_id)
         finding = get_finding(connection, finding_id)

@@ -177,7 +177,11 @@ def dispute_from_finding(
     """Turn a finding into a dispute with its provider, then show the dispute."""
     _finding_in_scope(viewer, finding_id)
     _finding, dispute = dispute_finding(
-        viewer.store, finding_id, by=viewer.principal.user_id, note=note.strip() or None
+        viewer.store,
+        finding_id,
+        by=viewer.principal.user_id,
+        note=note.strip() or None,
+        settings=viewer.settings,
     )
     return redirect(viewer.request, f"/disputes/{dispute.dispute_id}")
 

@@ -415,7 +415,13 @@ def new_dispute(
     scope.require_admin()
     if isinstance(body, FindingDispute):
         visible_finding(opened, body.finding_id, scope)
-        _, dispute = dispute_finding(opened, body.finding_id, by=principal.user_id, note=body.note)
+        _, dispute = dispute_finding(
+            opened,
+            body.finding_id,
+            by=principal.user_id,
+            note=body.note,
+            settings=state.settings,
+        )
         return DisputeOut.of(dispute)
     _known_provider(opened, body.provider_id)
     with opened.begin() as connection:
