@@ -25,6 +25,7 @@ from tallyclerk.sla import list_disputes
 from tallyclerk.store import open_store
 from tallyclerk.store.schema import facilities, ingestion_batches, quarantine
 from tests.api.conftest import AS_OF, ON_BOTH, PROVIDERS, auth
+from tests.api.test_forecast_api import SPIKE, hand_run, keep_run
 
 CLOCK = AS_OF.date().isoformat()
 
@@ -83,6 +84,12 @@ def records(api_store: str) -> dict[str | None, Records]:
         assert all((mine.findings, mine.batches, mine.quarantined, mine.disputes)), provider
     assert all((out[None].batches, out[None].quarantined))
     return out
+
+
+@pytest.fixture(scope="module")
+def kept_forecast(api_store: str) -> int:
+    """A forecast run of both providers and of the store (brand data), kept in the store."""
+    return keep_run(api_store, hand_run(AS_OF.date(), 28, SPIKE))
 
 
 def _probes(own: str, other: str, records: dict[str | None, Records]) -> dict[str, list[Probe]]:
@@ -161,6 +168,11 @@ def _probes(own: str, other: str, records: dict[str | None, Records]) -> dict[st
             Probe(f"/api/v1/disputes/{records[own].disputes[0]}", ok),
         ],
         "/api/v1/credits": listing("/api/v1/credits"),
+        # The store-wide series (provider_id null) is the brand's: the leak check catches it.
+        "/api/v1/forecast": [
+            *listing("/api/v1/forecast"),
+            Probe(f"/api/v1/forecast?provider={own}&history=true", ok),
+        ],
     }
 
 
@@ -220,6 +232,7 @@ def test_a_provider_sees_nothing_of_another(
     api_client: TestClient,
     tokens: dict[str, str],
     records: dict[str | None, Records],
+    kept_forecast: int,
 ) -> None:
     other = next(p for p in PROVIDERS if p != own)
     headers = auth(tokens[own])

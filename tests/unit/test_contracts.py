@@ -516,7 +516,8 @@ ERROR_CASES: list[tuple[str, Edit, int | None, str, str]] = [
         ),
         7,
         "capacity",
-        "must be a mapping with keys such as orders_per_day, peak_orders_per_day, got 4000",
+        "must be a mapping with keys such as orders_per_day, peak_orders_per_day, "
+        "storage_pallets, got 4000",
     ),
     (
         "text where a list belongs",

@@ -144,6 +144,8 @@ def scenario() -> Data:
     # Released after the clock: as of the clock it has not been released.
     d.order("o-nr-released-later", "2026-03-10T08:00:00Z", released_at="2026-03-21T17:00:00Z")
     d.order("o-nr-future", "2026-03-21T08:00:00Z")  # placed after the clock: not there yet
+    # Placed before the first contract (effective 2026-01-01): no 3PL to release it to.
+    d.order("o-nr-before-contracts", "2025-12-20T08:00:00Z")
 
     # not_shipped
     d.order("o-ns-none", lines={"A": 3}, released_at=REL)  # 0 of 3
@@ -291,8 +293,15 @@ def test_never_released(found: dict[tuple[str, str], Detected]) -> None:
         "(due 2026-03-11 08:00 UTC)"
     )
     assert late.evidence["placed_at"] == "2026-03-10T08:00:00+00:00"
-    # Within the grace, due exactly at the clock, cancelled, placed after the clock: nothing.
-    for order in ("o-nr-grace", "o-nr-boundary", "o-nr-cancelled", "o-nr-future"):
+    # Within the grace, due exactly at the clock, cancelled, placed after the clock or before
+    # any contract was in force: nothing.
+    for order in (
+        "o-nr-grace",
+        "o-nr-boundary",
+        "o-nr-cancelled",
+        "o-nr-future",
+        "o-nr-before-contracts",
+    ):
         assert ("never_released", order) not in found
 
 

@@ -27,6 +27,7 @@ ROUTER_MODULES = (
     "tallyclerk.api.routes.findings",
     "tallyclerk.api.routes.experience",
     "tallyclerk.api.routes.contracts",
+    "tallyclerk.api.routes.forecast",
     "tallyclerk.api.routes.batches",
     "tallyclerk.api.routes.disputes",
     "tallyclerk.api.routes.ingest",
@@ -44,6 +45,7 @@ TAGS = [
     {"name": "contracts", "description": "Contracts in force and their versions."},
     {"name": "ingestion", "description": "Uploads, JSON ingestion, batches and quarantine."},
     {"name": "disputes", "description": "Disputes with the 3PL and the credit ledger."},
+    {"name": "forecast", "description": "Demand forecast per provider against its capacity."},
     {"name": "webhooks", "description": "Inbound webhooks from Shopify and tracking sources."},
 ]
 

@@ -16,6 +16,7 @@ from tallyclerk.cli import (
     _evaluate,
     _experience,
     _findings,
+    _forecast,
     _ingest,
     _inventory,
     _kpi,
@@ -69,6 +70,7 @@ app.command("experience")(_experience.experience_command)
 app.command("simulate")(_simulate.simulate_command)
 app.command("demo")(_simulate.demo)
 app.command("serve")(_serve.serve)
+app.command("forecast")(_forecast.forecast_command)
 app.add_typer(_quarantine.app, name="quarantine")
 app.add_typer(_contract.app, name="contract")
 app.add_typer(_kpi.app, name="kpi")
@@ -76,6 +78,7 @@ app.add_typer(_store.export_app, name="export")
 app.add_typer(_billing.app, name="billing")
 app.add_typer(_findings.app, name="findings")
 app.add_typer(_disputes.app, name="dispute")
+app.add_typer(_forecast.peak_app, name="peak")
 app.add_typer(_access.user_app, name="user")
 app.add_typer(_access.token_app, name="token")
 

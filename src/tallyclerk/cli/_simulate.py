@@ -35,7 +35,14 @@ if TYPE_CHECKING:
 
 
 def _run_simulation(
-    out: Path, orders: int, seed: int, start: date, months: int, *, problems: bool = True
+    out: Path,
+    orders: int,
+    seed: int,
+    start: date,
+    months: int,
+    *,
+    problems: bool = True,
+    history_months: int = 0,
 ) -> SimulationSummary:
     # Imported here: the generator is only needed by the commands that simulate.
     from tallyclerk.simulate import simulate
@@ -50,6 +57,7 @@ def _run_simulation(
             months=months,
             progress=lambda n: progress.advance(task, n),
             problems=problems,
+            history_months=history_months,
         )
 
 
@@ -79,6 +87,17 @@ def simulate_command(
             "mapping profile per 3PL.",
         ),
     ] = "canonical",
+    history_months: Annotated[
+        int,
+        typer.Option(
+            "--history-months",
+            min=0,
+            max=36,
+            help="Also write the store's orders of this many months before --start, placed "
+            "before the 3PL contracts began (the history a forecast learns last year's peak "
+            "from).",
+        ),
+    ] = 0,
 ) -> None:
     """Write a demo brand's data files, contracts and planted problems.
 
@@ -98,6 +117,8 @@ def simulate_command(
       tallyclerk simulate --out clean-data --orders 50000 --no-problems
 
       tallyclerk simulate --out edi-data --orders 20000 --formats real
+
+      tallyclerk simulate --out demo-data --history-months 12
     """
     try:
         first_day = date.fromisoformat(start)
@@ -105,7 +126,15 @@ def simulate_command(
         err_console.print(f"[red]error:[/] --start {start!r} is not a date (YYYY-MM-DD)")
         raise typer.Exit(2) from None
     _check_formats(formats)
-    summary = _run_simulation(out, orders, seed, first_day, months, problems=not no_problems)
+    summary = _run_simulation(
+        out,
+        orders,
+        seed,
+        first_day,
+        months,
+        problems=not no_problems,
+        history_months=history_months,
+    )
     _print_counts(dict(summary.rows), f"Simulated data in {out}")
     if formats == "real":
         _convert(out)
@@ -205,7 +234,9 @@ def demo(
             leftover.unlink(missing_ok=True)
     if data_dir.exists():
         shutil.rmtree(data_dir)
-    _run_simulation(data_dir, orders, seed, date(2026, 1, 1), 12)
+    _run_simulation(
+        data_dir, orders, seed, date(2026, 1, 1), 12, history_months=DEMO_HISTORY_MONTHS
+    )
     real = _convert(data_dir) if formats == "real" else None
     with store_session() as store:
         with store.connect() as connection:
@@ -260,6 +291,7 @@ def demo(
     planted = json.loads((data_dir / "planted.json").read_text("utf-8"))
     _print_year(store_settings=state.effective_settings())
     _print_found(planted, state.effective_settings())
+    _forecast_demo(state.effective_settings())
     clock = "--as-of 2027-01-31"
     hints = (
         (f"evaluate --period 2026-11 {clock}", "both segments of the peak month"),
@@ -272,6 +304,10 @@ def demo(
         (f"billing audit {clock}", "every invoice against the rate card"),
         (f"experience --period 2026-11 {clock}", "what the customers saw"),
         ("findings list", "acknowledge, resolve or dispute what was found"),
+        (
+            f"forecast --as-of {DEMO_FORECAST_AS_OF} --plot forecast.png",
+            "the peak ahead, as seen on the last day of October",
+        ),
     )
     console.print(
         "\n[bold]Next[/] (with the clock after the demo year, so every order is settled):"
@@ -280,6 +316,45 @@ def demo(
         console.print(f"  [bold]tallyclerk {command}[/]\n      [dim]{what}[/]")
     if serve:
         _serve_demo(port)
+
+
+def _forecast_demo(store_settings: Settings) -> None:
+    """Forecast as of the end of October, before the peak, and keep the run for the dashboard."""
+    from tallyclerk.cli._forecast import print_run
+    from tallyclerk.forecast import forecast_inputs, read_inputs, save_run
+
+    console.print(
+        f"\n[bold]The peak, seen from {DEMO_FORECAST_AS_OF}[/] (history up to October: "
+        "a year of store orders before the 3PLs, ten months of releases to them)"
+    )
+    with store_session() as store:
+        inputs = read_inputs(
+            store, as_of=DEMO_FORECAST_AS_OF, horizon=DEMO_FORECAST_DAYS, settings=store_settings
+        )
+    with console.status("choosing and fitting forecast models", spinner="dots"):
+        run = forecast_inputs(inputs)
+    with store_session() as store, store.begin() as connection:
+        save_run(connection, run, created_by="demo")
+    print_run(run, measures=("orders",))
+    _peak_demo(store_settings)
+
+
+def _peak_demo(store_settings: Settings) -> None:
+    """eastbridge's peak played day by day on the forecast, before it happens."""
+    from tallyclerk.cli._forecast import print_outcome
+    from tallyclerk.forecast._scenario import parse_scenario
+    from tallyclerk.forecast._scenario_run import read_scenario_inputs, simulate_scenario
+
+    scenario = parse_scenario(DEMO_SCENARIO, "demo scenario")
+    console.print(
+        "\n[bold]eastbridge's peak, simulated day by day[/] "
+        "(the same as: tallyclerk peak simulate examples/peak/forecast-p90.yaml)"
+    )
+    with store_session() as store:
+        inputs = read_scenario_inputs(store, scenario, settings=store_settings)
+    with console.status("simulating the peak", spinner="dots"):
+        outcome = simulate_scenario(inputs)
+    print_outcome(outcome, show_days=False)
 
 
 def _serve_demo(port: int) -> None:
@@ -374,6 +449,20 @@ _SHORT = {
 }
 DEMO_YEAR_END = datetime(2027, 1, 31, 23, 59, tzinfo=UTC)
 DEMO_PEAK_CLOCK = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+# The store's order history before the 3PL contracts: last year's peak for the forecast.
+DEMO_HISTORY_MONTHS = 12
+# The forecast is made as of this day, before the peak, to show the risk ahead of it.
+DEMO_FORECAST_AS_OF = date(2026, 10, 31)
+DEMO_FORECAST_DAYS = 92  # November to January
+DEMO_SCENARIO = f"""
+name: Demo peak at the P90 forecast
+provider: eastbridge
+as_of: {DEMO_FORECAST_AS_OF}
+from: 2026-11-01
+to: 2026-12-31
+demand: {{quantile: p90}}
+second_provider: westcoast
+"""
 
 
 def _cell(m: MetricEvaluation) -> str:

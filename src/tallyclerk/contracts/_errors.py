@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
+from tallyclerk.contracts._located import LocatedIssue, render_issues, sort_issues
 
-@dataclass(frozen=True)
-class ContractIssue:
-    """One problem in a contract: where it is (file, line, dotted key) and what is wrong."""
-
-    file: str
-    line: int | None
-    key: str
-    message: str
-
-    def __str__(self) -> str:
-        """Render as `file:line: key: message`, leaving out the parts that are unknown."""
-        where = self.file if self.line is None else f"{self.file}:{self.line}"
-        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+# One problem in a contract: where it is (file, line, dotted key) and what is wrong.
+ContractIssue = LocatedIssue
 
 
 class ContractError(Exception):
@@ -30,19 +19,7 @@ class ContractError(Exception):
         super().__init__(self._render())
 
     def _render(self) -> str:
-        if not self.errors:
-            return "invalid contract"
-        if len(self.errors) == 1:
-            return str(self.errors[0])
-        lines = [f"{len(self.errors)} problems in {self.errors[0].file}:"]
-        lines.extend(f"  {issue}" for issue in self.errors)
-        return "\n".join(lines)
+        return render_issues(self.errors, "contract")
 
 
-def sort_issues(issues: Iterable[ContractIssue]) -> list[ContractIssue]:
-    """Drop duplicates and order by line (unknown lines last), then key."""
-    unique = dict.fromkeys(issues)
-    return sorted(
-        unique,
-        key=lambda i: (i.line is None, i.line or 0, i.key, i.message),
-    )
+__all__ = ["ContractError", "ContractIssue", "sort_issues"]

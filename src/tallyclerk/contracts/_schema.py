@@ -80,12 +80,17 @@ class FacilityTerms(BaseModel):
 
 
 class CapacityTerms(BaseModel):
-    """The order volume the provider commits to handle per day."""
+    """The order volume the provider commits to handle per day, and the pallets it will store.
+
+    `peak_orders_per_day` applies on the days of the contract's peak windows; `storage_pallets`
+    (optional) is the pallet positions reserved for the brand.
+    """
 
     model_config = _CONFIG
 
     orders_per_day: PositiveInt
     peak_orders_per_day: PositiveInt | None = None
+    storage_pallets: PositiveInt | None = None
 
 
 class MetricTerms(BaseModel):

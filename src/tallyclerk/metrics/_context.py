@@ -43,6 +43,9 @@ class MetricContext:
     as_of: datetime
     tables: dict[str, ir.Table]
     frames: Frames
+    # The first moment any contract with a 3PL was in force (its effective date's midnight in
+    # the brand's zone): orders placed before it had no contracted 3PL to be released to.
+    contracts_from: datetime | None = None
     _frame_tables: dict[str, ir.Table] = field(default_factory=dict)
     _memo: dict[str, Any] = field(default_factory=dict)
 

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import ibis
 import sqlalchemy as sa
@@ -274,6 +275,16 @@ def spark_session() -> Iterator[Any]:
                     _stop_jvm(gateway)
 
 
+def _contracts_from(versions: dict[str, list[Contract]], timezone: str) -> datetime | None:
+    """Midnight, in the brand's zone, of the first effective date of any contract."""
+    firsts = [c.effective for contracts in versions.values() for c in contracts]
+    if not firsts:
+        return None
+    return datetime.combine(min(firsts), datetime.min.time(), tzinfo=ZoneInfo(timezone)).astimezone(
+        UTC
+    )
+
+
 @contextmanager
 def open_context(
     store: Store,
@@ -302,11 +313,12 @@ def open_context(
     # Every engine prices invoices from the same rate cards, read here once: a Parquet
     # export (Spark) has no contracts table.
     frames = dataclasses.replace(frames, rates=contract_rates_table(versions))
+    contracts_from = _contracts_from(versions, settings.brand.timezone)
     if engine == "duckdb":
         backend, raw = _duckdb_backend(store)
         try:
             tables = {name: backend.table(name) for name in TABLES}
-            yield MetricContext(backend, as_of, tables, frames)
+            yield MetricContext(backend, as_of, tables, frames, contracts_from)
         finally:
             raw.close()
         return
@@ -314,7 +326,7 @@ def open_context(
         backend = _postgres_backend(store)
         try:
             tables = {name: backend.table(name) for name in TABLES}
-            yield MetricContext(backend, as_of, tables, frames)
+            yield MetricContext(backend, as_of, tables, frames, contracts_from)
         finally:
             backend.disconnect()
         return
@@ -329,7 +341,7 @@ def open_context(
             name: backend.read_parquet(str(folder / f"{name}.parquet"), table_name=name)
             for name in TABLES
         }
-        yield MetricContext(backend, as_of, tables, frames)
+        yield MetricContext(backend, as_of, tables, frames, contracts_from)
 
 
 __all__ = ["ENGINES", "Engine", "data_span", "driver_connection", "load_versions", "open_context"]

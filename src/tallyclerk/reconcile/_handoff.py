@@ -32,6 +32,7 @@ import ibis.expr.types as ir
 from tallyclerk.domain import TERMINAL_TRACKING, TRACKING_PRECEDENCE, TrackingStatus
 from tallyclerk.metrics import MetricContext
 from tallyclerk.metrics._carrier import NOT_A_SCAN, carrier_scans, scan_deadlines
+from tallyclerk.metrics._context import UTC_TIMESTAMP
 from tallyclerk.metrics._delivery import first_deliveries
 from tallyclerk.metrics._orders import order_completion, shipped_lines, sku_differences
 from tallyclerk.reconcile._findings import Check, CheckParams, register_check
@@ -227,10 +228,15 @@ def never_released(ctx: MetricContext, params: CheckParams) -> ir.Table:
     """Orders placed by the clock, not cancelled, with no release within the grace.
 
     since = placed_at + grace (the moment the release was due). Charged to nobody: no 3PL
-    has the order yet.
+    has the order yet. Orders placed before any 3PL contract was in force (the store's history
+    from an earlier arrangement) are not expected to be released.
     """
     grace = round(params.release_grace_hours * 3600)
     orders = ctx.happened(ctx.table("orders"), "placed_at")
+    if ctx.contracts_from is not None:
+        orders = orders.filter(
+            orders.placed_at >= ibis.literal(ctx.contracts_from, type=UTC_TIMESTAMP)
+        )
     live = orders.filter(~ctx.seen(orders.cancelled_at))
     released = ctx.happened(ctx.table("releases"), "released_at")
     released = released.select("order_id", _released=ibis.literal(True))

@@ -110,7 +110,8 @@ def contract_capacity(
     terms = {}
     for provider_id in CONTRACTS:
         mine = [s.index for s in sites if s.facility.provider_id == provider_id]
-        normal = max(10, math.ceil(2.5 * mean_daily * sum(shares[i] for i in mine)))
+        # A Monday ships the weekend's orders too (about three days of them), with room.
+        normal = max(10, math.ceil(4.0 * mean_daily * sum(shares[i] for i in mine)))
         # What the provider signed for at peak; eastbridge's planted meltdown is that its
         # real peak throughput falls short of the work due, whatever it committed to.
         committed_peak = max(math.ceil(1.5 * normal), sum(peak[i] for i in mine))

@@ -12,7 +12,7 @@ from ._audits import Audits
 from ._billing import Billing, month_key
 from ._calendars import BusinessCalendar
 from ._capacity import contract_capacity, peak_capacity
-from ._catalog import build_catalog, write_products
+from ._catalog import Catalog, build_catalog, write_products
 from ._clock import DAY, Clock, day_date, day_index
 from ._contracts import CONTRACTS, closed_dates, peak_windows, write_contracts
 from ._demand import HOURLY, daily_counts
@@ -35,6 +35,7 @@ from ._writer import Tables
 _FLUSH_EVERY = 2000
 _HOURLY_CUM = tuple(accumulate(HOURLY))
 _TAIL_DAYS = 120  # timestamps run past the last order day: deliveries, returns, invoices
+HISTORY_GROWTH = 1.25  # the simulated year's volume over the year of history before it
 
 
 def add_months(d: date, months: int) -> date:
@@ -72,6 +73,7 @@ def simulate(
     months: int = 12,
     progress: Callable[[int], None] | None = None,
     problems: bool = True,
+    history_months: int = 0,
 ) -> SimulationSummary:
     """Generate a demo brand's year of canonical CSVs, contracts and planted problems.
 
@@ -81,11 +83,18 @@ def simulate(
     parcel gets carrier scans. The background of a normal operation stays (mis-picks, a few
     late shipments, short receipts, damage, carrier delays). `planted.json` then lists no
     problems and says `"planted": false`. The default output does not change.
+
+    `history_months` adds the store's orders of the months before `start`, placed before the
+    brand's 3PL contracts began (so never released to them): the order history a forecast
+    learns last year's peak from. Drawn from their own random stream, so the simulated year
+    is the same with or without them.
     """
     if orders < 0:
         raise ValueError("orders must be >= 0")
     if months < 1:
         raise ValueError("months must be >= 1")
+    if history_months < 0:
+        raise ValueError("history_months must be >= 0")
     out_dir = Path(out_dir)
     rng = Draw(seed)
     end = add_months(start, months)
@@ -171,6 +180,10 @@ def simulate(
             problems=problems,
         )
 
+        history_orders = _write_history(
+            catalog, tables, seed, start, history_months, orders, len(counts)
+        )
+
         inventory.snapshot(opening_day)
         month_pallets: dict[str, int] = {}
         snapshot_month = -1
@@ -221,6 +234,7 @@ def simulate(
         "start": start.isoformat(),
         "end": day_date(end_day - 1).isoformat(),
         "months": months,
+        "history_orders": history_orders,
         "rows": rows,
         "conventions": conventions(),
     }
@@ -240,6 +254,48 @@ def simulate(
         planted=tuple(planted_problems),
         problems=problems,
     )
+
+
+def _write_history(
+    catalog: Catalog,
+    tables: Tables,
+    seed: int,
+    start: date,
+    history_months: int,
+    orders: int,
+    days: int,
+) -> int:
+    """The store's orders of the months before `start` (the year before grew 25% less).
+
+    They are orders only (with their lines), ids ORD-H0000001 on: fulfilled before the
+    contracted 3PLs began, so nothing else of them is in the data.
+    """
+    if history_months == 0:
+        return 0
+    first = add_months(start, -history_months)
+    first_day, end_day = day_index(first), day_index(start)
+    total = round(orders * (end_day - first_day) / max(1, days) / HISTORY_GROWTH)
+    counts = daily_counts(total, first_day, end_day)
+    clock = Clock(all_zones(), first_day - 1, end_day + 1)
+    rng = Draw(seed + 1_000_003)
+    maker = OrderMaker(catalog, clock, tables, rng)
+    brand_zone = clock.zone("America/Chicago")
+    seq = 0
+    for offset, count in enumerate(counts):
+        day = first_day + offset
+        midnight = clock.midnight(brand_zone, day)
+        scale = (clock.midnight(brand_zone, day + 1) - midnight) / DAY
+        times = sorted(
+            int((rng.pick(_HOURLY_CUM) * 3600 + rng.between(0, 3600)) * scale) for _ in range(count)
+        )
+        promised = (day_date(day) + timedelta(days=6)).isoformat()
+        for second in times:
+            seq += 1
+            order = maker.draw(seq, midnight + second, 20 if _is_cyber_week(day_date(day)) else 0)
+            order.id = f"ORD-H{seq:07d}"
+            maker.write(order, promised, "")
+    tables.flush()
+    return seq
 
 
 def _is_cyber_week(d: date) -> bool:

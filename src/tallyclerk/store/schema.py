@@ -425,3 +425,47 @@ sla_burn = sa.Table(
     sa.Column("state", sa.String(), nullable=False),
     sa.Column("reason", sa.Text(), nullable=False),
 )
+
+# Demand forecasts: every run is kept; a run holds one row per series forecast (a provider's
+# orders, a facility's units, ...), its daily P50/P90 and the accuracy that chose its model.
+forecast_run_id_seq = sa.Sequence("forecast_run_id_seq", metadata=metadata)
+
+forecast_runs = sa.Table(
+    "forecast_runs",
+    metadata,
+    sa.Column(
+        "run_id",
+        sa.BigInteger(),
+        forecast_run_id_seq,
+        server_default=sa.text("nextval('forecast_run_id_seq')"),
+        primary_key=True,
+    ),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("as_of", sa.Date(), nullable=False),  # the last day of history used
+    sa.Column("horizon_days", sa.Integer(), nullable=False),
+    sa.Column("created_by", sa.String(), nullable=True),
+    sa.Column("storage", sa.Text(), nullable=True),  # JSON: pallets per provider at as_of
+)
+
+forecast_series = sa.Table(
+    "forecast_series",
+    metadata,
+    sa.Column("run_id", sa.BigInteger(), primary_key=True),
+    sa.Column("series_no", sa.Integer(), primary_key=True),
+    sa.Column("provider_id", sa.String(), nullable=True),  # null: the whole store
+    sa.Column("facility_id", sa.String(), nullable=True),  # null: every facility
+    sa.Column("measure", sa.String(), nullable=False),  # orders | units
+    sa.Column("model", sa.String(), nullable=False),
+    sa.Column("method", sa.String(), nullable=False),  # direct | top-down | fallback
+    sa.Column("start_day", sa.Date(), nullable=False),
+    sa.Column("history_start", sa.Date(), nullable=False),
+    sa.Column("history_days", sa.Integer(), nullable=False),
+    sa.Column("mase", sa.Double(), nullable=True),
+    sa.Column("smape", sa.Double(), nullable=True),
+    sa.Column("baseline_mase", sa.Double(), nullable=True),
+    sa.Column("baseline_smape", sa.Double(), nullable=True),
+    sa.Column("scores", sa.Text(), nullable=False),  # JSON: every candidate's score
+    sa.Column("notes", sa.Text(), nullable=False),  # JSON: list of sentences
+    sa.Column("p50", sa.Text(), nullable=False),  # JSON: one number per day from start_day
+    sa.Column("p90", sa.Text(), nullable=False),
+)

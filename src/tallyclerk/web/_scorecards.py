@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
 from tallyclerk.access import NotFoundError
+from tallyclerk.api.routes.forecast import scoped_run
 from tallyclerk.contracts._repository import stored_contracts
 from tallyclerk.metrics import REGISTRY, metric_items, open_context, period_start
 from tallyclerk.sla import (
@@ -63,6 +64,7 @@ def overview(viewer: ViewerDep, period: str | None = None) -> HTMLResponse:
         watches: dict[str, list[BurnWatch]] = {}
         for watch in latest_burn(connection, providers=providers):
             watches.setdefault(watch.provider_id, []).append(watch)
+        forecast = scoped_run(connection, viewer.scope, store_series=False)
     names = _provider_names(viewer)
     shown = {card.provider_id for card in cards}
     return viewer.render(
@@ -71,6 +73,7 @@ def overview(viewer: ViewerDep, period: str | None = None) -> HTMLResponse:
         periods=evaluated,
         cards=cards,
         watches=watches,
+        forecast=forecast,
         names=names,
         unevaluated=sorted(p for p in names if p not in shown),
     )

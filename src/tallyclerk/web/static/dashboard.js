@@ -3,6 +3,10 @@
  *
  *   data-chart='{"label", "unit", "labels": [...], "values": [...], "targets": [...]}'
  *       on a <canvas>: a line chart of the values with the contract's target dashed.
+ *   data-forecast-chart="ID" on a <canvas>: the forecast chart, its data in the
+ *       <script type="application/json" id="ID"> of the page: {"labels": [days],
+ *       "released", "p50", "p90", "capacity": [one value or null per day],
+ *       "flagged": [[first, last] label indexes of the weeks over capacity]}.
  *   data-autosubmit on a <select> or checkbox: submit its form when it changes.
  *   <meta name="csrf-token">: sent as X-CSRF-Token with every HTMX request.
  */
@@ -81,8 +85,119 @@
     });
   }
 
+  // Shades the weeks over capacity behind the lines of the forecast chart.
+  var flaggedWeeks = {
+    id: "flaggedWeeks",
+    beforeDatasetsDraw: function (chart, args, options) {
+      var ranges = options.ranges || [];
+      var x = chart.scales.x;
+      var area = chart.chartArea;
+      if (!ranges.length || !x || !area) {
+        return;
+      }
+      var step = chart.data.labels.length > 1 ? x.getPixelForValue(1) - x.getPixelForValue(0) : 0;
+      var ctx = chart.ctx;
+      ctx.save();
+      ctx.fillStyle = options.color;
+      ranges.forEach(function (range) {
+        var left = Math.max(area.left, x.getPixelForValue(range[0]) - step / 2);
+        var right = Math.min(area.right, x.getPixelForValue(range[1]) + step / 2);
+        ctx.fillRect(left, area.top, right - left, area.bottom - area.top);
+      });
+      ctx.restore();
+    },
+  };
+
+  function drawForecast(canvas) {
+    if (canvas.dataset.drawn || typeof window.Chart === "undefined") {
+      return;
+    }
+    var source = document.getElementById(canvas.dataset.forecastChart);
+    var spec;
+    try {
+      spec = JSON.parse(source.textContent);
+    } catch (err) {
+      return;
+    }
+    canvas.dataset.drawn = "true";
+    var quiet = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    var accent = cssColor("--accent", "#2456a6");
+    var red = cssColor("--red", "#c62828");
+    var narrow = window.matchMedia("(max-width: 640px)").matches;
+    new window.Chart(canvas, {
+      type: "line",
+      data: {
+        labels: spec.labels,
+        datasets: [
+          {
+            label: "orders released",
+            data: spec.released,
+            borderColor: cssColor("--muted", "#5d6776"),
+            borderWidth: 1,
+            pointRadius: 0,
+            tension: 0,
+          },
+          {
+            label: "forecast P50",
+            data: spec.p50,
+            borderColor: accent,
+            backgroundColor: accent,
+            borderWidth: 2,
+            pointRadius: 0,
+            tension: 0,
+          },
+          {
+            label: "P90",
+            data: spec.p90,
+            borderColor: "rgba(36, 86, 166, 0.35)",
+            backgroundColor: "rgba(36, 86, 166, 0.18)",
+            borderWidth: 1,
+            pointRadius: 0,
+            tension: 0,
+            fill: "-1",
+          },
+          {
+            label: "capacity / day",
+            data: spec.capacity,
+            borderColor: red,
+            backgroundColor: red,
+            borderWidth: 2,
+            pointRadius: 0,
+            stepped: "middle",
+          },
+        ],
+      },
+      options: {
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: quiet ? false : { duration: 300 },
+        interaction: { mode: "index", intersect: false },
+        plugins: {
+          legend: { display: true, position: "bottom", labels: { boxWidth: 12 } },
+          flaggedWeeks: { ranges: spec.flagged, color: "rgba(198, 40, 40, 0.12)" },
+          tooltip: {
+            filter: function (item) {
+              return item.parsed.y !== null;
+            },
+            callbacks: {
+              label: function (item) {
+                return item.dataset.label + ": " + Math.round(item.parsed.y * 10) / 10;
+              },
+            },
+          },
+        },
+        scales: {
+          x: { ticks: { maxTicksLimit: narrow ? 5 : 10, maxRotation: 0 } },
+          y: { beginAtZero: true },
+        },
+      },
+      plugins: [flaggedWeeks],
+    });
+  }
+
   function wire(root) {
     root.querySelectorAll("canvas[data-chart]").forEach(drawChart);
+    root.querySelectorAll("canvas[data-forecast-chart]").forEach(drawForecast);
     root.querySelectorAll("[data-autosubmit]").forEach(function (field) {
       if (field.dataset.wired) {
         return;
