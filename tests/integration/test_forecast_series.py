@@ -8,10 +8,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tallyclerk.forecast import SeriesKey
+from tallyclerk.forecast import (
+    ForecastRun,
+    ModelScore,
+    SeriesForecast,
+    SeriesKey,
+    StorageCheck,
+    load_run,
+    save_run,
+)
 from tallyclerk.forecast._capacity import pallet_counts
 from tallyclerk.forecast._series import facility_series, provider_totals, store_series
 from tallyclerk.metrics import open_context
+from tallyclerk.store import Store
 from tests.support import tiny_store
 
 AS_OF = datetime(2026, 3, 10, tzinfo=UTC)
@@ -113,3 +122,56 @@ def test_daily_counts_by_local_day(
     assert placed.values.tolist() == [1, 1, 0, 1, 0, 0, 0, 0, 0]
     assert brand[SeriesKey(None, None, "units")].values.tolist() == [4, 3, 0, 1, 0, 0, 0, 0, 0]
     assert pallets == [(date(2026, 3, 1), 4), (date(2026, 3, 8), 4)]
+
+
+def test_runs_are_kept_and_read_back_on_both_engines(store: Store) -> None:
+    """save_run / load_run on DuckDB and PostgreSQL: the figures, the scope, the latest run."""
+    start = date(2026, 4, 1)
+
+    def forecast(provider: str | None, level: float) -> SeriesForecast:
+        return SeriesForecast(
+            key=SeriesKey(provider, None, "orders"),
+            model="AutoETS(7)",
+            method="direct" if provider is None else "top-down",
+            start=start,
+            p50=np.array([level, level + 0.5, level + 1.25]),
+            p90=np.array([level + 2, level + 3, level + 4.125]),
+            history_start=date(2025, 1, 1),
+            history_days=455,
+            scores=(ModelScore("AutoETS(7)", 0.8, 21.5, 3, 28),),
+            baseline=ModelScore("SeasonalNaive(7)", 1.0, 25.0, 3, 28),
+            notes=("a note",),
+        )
+
+    run = ForecastRun(
+        as_of=date(2026, 3, 31),
+        horizon=3,
+        series=[forecast(None, 30), forecast("eastbridge", 20), forecast("westcoast", 10)],
+        created_at=datetime(2026, 4, 1, 6, tzinfo=UTC),
+        storage={"westcoast": StorageCheck("westcoast", date(2026, 3, 29), 40, 1.5, 47, 45)},
+    )
+    with store.begin() as connection:
+        first = save_run(connection, run, created_by="tests")
+        second = save_run(connection, run)
+    assert second > first
+    with store.connect() as connection:
+        everything = load_run(connection)
+        kept = load_run(connection, first)
+        west = load_run(connection, provider_ids=["westcoast"], include_store=False)
+        nobody = load_run(connection, provider_ids=["nobody"])
+    assert everything is not None
+    assert everything.run_id == second
+    assert kept is not None
+    assert kept.created_by == "tests"
+    assert [s.key.provider_id for s in kept.series] == [None, "eastbridge", "westcoast"]
+    east = kept.find("eastbridge")
+    assert east is not None
+    assert east.p50.tolist() == [20, 20.5, 21.25]
+    assert east.p90.tolist() == [22, 23, 24.125]
+    assert east.chosen == ModelScore("AutoETS(7)", 0.8, 21.5, 3, 28)
+    assert east.notes == ("a note",)
+    assert kept.storage["westcoast"] == run.storage["westcoast"]
+    assert west is not None
+    assert [s.key.provider_id for s in west.series] == ["westcoast"]
+    assert set(west.storage) == {"westcoast"}
+    assert nobody is None

@@ -188,14 +188,10 @@ def _print_capacity(run: ForecastRun, provider_id: str) -> None:
     table.add_column("over", justify="right")
     table.add_column("P90 day █ vs capacity │")
     for week in report.weeks:
-        gap = (
-            f"[bold red]{week.gap_orders:,.0f} over on {week.over_days} d[/]"
-            if week.flagged
-            else ""
-        )
+        gap = f"[bold red]{week.gap_orders:,.0f}[/]" if week.flagged else ""
         capacity = "—" if week.capacity_per_day is None else f"{week.capacity_per_day:,}"
         if week.peak_terms:
-            capacity += " [dim](peak)[/]"
+            capacity += "[dim]p[/]"
         table.add_row(
             week.week,
             f"{week.p50_orders:,.0f}",

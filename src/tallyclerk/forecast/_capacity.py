@@ -4,7 +4,8 @@ Orders: a provider ships on its business days, so the work of a business day is 
 released that day plus those released on the days just before it when every facility of the
 provider was closed (a weekend's orders land on Monday). Each business day's P90 load is
 judged against the contract's `orders_per_day`, or `peak_orders_per_day` on the days of a peak
-window; a week is flagged when some day's P90 load exceeds it, with the size of the gap.
+window; a week is flagged when some day's P90 load exceeds it by half an order or more (a
+whole order, rounded), with the size of the gap.
 
 Storage: pallets held for the brand at each inventory count (per facility, the sum over SKUs of
 on hand ÷ units per pallet, rounded up), its trend over the recent counts, projected to the
@@ -26,6 +27,7 @@ from tallyclerk.forecast._types import CapacityReport, CapacityWeek, SeriesForec
 from tallyclerk.metrics import MetricContext
 
 RECENT_COUNTS = 12  # inventory counts the storage trend is fitted on
+OVER_BY = 0.5  # a day is over capacity when its P90 load exceeds it by half an order or more
 
 
 def _calendars(contract: Contract) -> list[BusinessCalendar]:
@@ -91,7 +93,7 @@ def capacity_weeks(
             if capacity is None:
                 continue
             capacities.append(capacity)
-            if p90 > capacity:
+            if p90 - capacity >= OVER_BY:
                 over += 1
                 gap += p90 - capacity
         year, week, _ = monday.isocalendar()

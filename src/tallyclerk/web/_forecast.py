@@ -104,6 +104,20 @@ def _storage(
     return run.storage.get(provider_id)
 
 
+def _grouped_notes(series: list[SeriesView]) -> list[tuple[str, list[str]]]:
+    """Each distinct note once, with the series it is about (empty: about every series).
+
+    A note that names its series (a top-down share) stays apart from the others; one said of
+    every series (the model choice) is shown once.
+    """
+    found: dict[str, list[str]] = {}
+    for view in series:
+        for note in view.forecast.notes:
+            found.setdefault(note, []).append(view.label)
+    every = len(series)
+    return [(note, [] if len(labels) == every else labels) for note, labels in found.items()]
+
+
 @router.get("/providers/{provider_id}/forecast", response_class=HTMLResponse)
 def forecast_page(viewer: ViewerDep, provider_id: str) -> HTMLResponse:
     """The provider's latest forecast: chart, weeks against capacity, models, notes, storage."""
@@ -133,6 +147,7 @@ def forecast_page(viewer: ViewerDep, provider_id: str) -> HTMLResponse:
         weeks=report.weeks if report is not None else [],
         flagged=report.flagged_weeks if report is not None else [],
         series=series,
+        notes=_grouped_notes(series),
         next_week=float(total.p50[:7].sum()),
         storage=_storage(run, report, provider_id),
         history_days=len(history) if history is not None else 0,
