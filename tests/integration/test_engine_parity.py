@@ -45,14 +45,12 @@ pytestmark = [
     pytest.mark.spark,
     pytest.mark.postgres,
     pytest.mark.slow,
-    # PySpark 4.0's toPandas passes `copy=False` to pandas 3, which deprecates the keyword.
-    pytest.mark.filterwarnings(
-        r"ignore:The copy keyword is deprecated:pandas.errors.Pandas4Warning:pyspark\.sql\.pandas"
-    ),
+    # PySpark 4.0's toPandas passes `copy=False`, which pandas deprecates (pandas 3 warns
+    # with its own Pandas4Warning, which pandas 2 does not have: no category named here).
+    pytest.mark.filterwarnings(r"ignore:The copy keyword is deprecated::pyspark\.sql\.pandas"),
     # Ibis 12 reads pandas' `future.infer_string` option, which pandas 3 deprecates.
     pytest.mark.filterwarnings(
-        r"ignore:The 'future.infer_string' option is deprecated"
-        r":pandas.errors.Pandas4Warning:ibis\.formats\.pandas"
+        r"ignore:The 'future.infer_string' option is deprecated::ibis\.formats\.pandas"
     ),
     # PySpark 4.0's collect() closes the file of its result socket but not the socket.
     pytest.mark.filterwarnings(

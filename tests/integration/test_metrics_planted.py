@@ -335,10 +335,11 @@ def test_postgres_gives_the_same_items(world: World, postgres_url: str) -> None:
         store.close()
 
 
-# PySpark's own internals use options and keywords pandas 3 deprecates, and leave a py4j
+# PySpark's own internals use options and keywords pandas deprecates, and leave a py4j
 # socket to the garbage collector: none of it is ours, and every warning is an error here.
 @pytest.mark.spark
-@pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:pyspark")
+@pytest.mark.filterwarnings("ignore::FutureWarning:pyspark")
 @pytest.mark.filterwarnings("ignore::ResourceWarning")
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_spark_gives_the_same_items(world: World) -> None:
