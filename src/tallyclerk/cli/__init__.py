@@ -26,6 +26,7 @@ from tallyclerk.cli import (
     _serve,
     _simulate,
     _store,
+    _vetting,
 )
 from tallyclerk.cli._common import err_console, state
 
@@ -71,6 +72,7 @@ app.command("simulate")(_simulate.simulate_command)
 app.command("demo")(_simulate.demo)
 app.command("serve")(_serve.serve)
 app.command("forecast")(_forecast.forecast_command)
+app.command("vet")(_vetting.vet_command)
 app.add_typer(_quarantine.app, name="quarantine")
 app.add_typer(_contract.app, name="contract")
 app.add_typer(_kpi.app, name="kpi")

@@ -208,6 +208,14 @@ def demo(
     port: Annotated[
         int, typer.Option("--port", min=1, max=65535, help="Port to serve on (with --serve).")
     ] = 8000,
+    rfp: Annotated[
+        Path | None,
+        typer.Option(
+            "--rfp",
+            help="An RFP to vet on the demo brand's history (make demo gives "
+            "examples/vetting/rfp.yaml).",
+        ),
+    ] = None,
 ) -> None:
     """Run the whole job on a demo brand: simulate a year, load it, summarize it.
 
@@ -225,6 +233,8 @@ def demo(
       tallyclerk demo --fresh --formats canonical
 
       tallyclerk demo --fresh --serve
+
+      tallyclerk demo --fresh --rfp examples/vetting/rfp.yaml
     """
     _check_formats(formats)
     settings = state.effective_settings()
@@ -292,6 +302,8 @@ def demo(
     _print_year(store_settings=state.effective_settings())
     _print_found(planted, state.effective_settings())
     _forecast_demo(state.effective_settings())
+    if rfp is not None:
+        _vet_demo(rfp, state.effective_settings())
     clock = "--as-of 2027-01-31"
     hints = (
         (f"evaluate --period 2026-11 {clock}", "both segments of the peak month"),
@@ -337,6 +349,24 @@ def _forecast_demo(store_settings: Settings) -> None:
         save_run(connection, run, created_by="demo")
     print_run(run, measures=("orders",))
     _peak_demo(store_settings)
+
+
+def _vet_demo(rfp_path: Path, store_settings: Settings) -> None:
+    """Three candidate 3PLs ranked on the demo brand's own January to October."""
+    from tallyclerk.cli._vetting import print_report
+    from tallyclerk.vetting import load_rfp, read_inputs, report_document, save_report, vet_inputs
+
+    rfp = load_rfp(rfp_path)
+    console.print(
+        f"\n[bold]Vetting[/] {rfp_path}: three candidates priced on the brand's own orders "
+        "(the same as: tallyclerk vet " + str(rfp_path) + ")"
+    )
+    with store_session() as store:
+        inputs = read_inputs(store, rfp, settings=store_settings)
+    report = vet_inputs(inputs)
+    with store_session() as store, store.begin() as connection:
+        save_report(connection, report, created_by="demo")
+    print_report(report_document(report))
 
 
 def _peak_demo(store_settings: Settings) -> None:

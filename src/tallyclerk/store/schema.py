@@ -469,3 +469,25 @@ forecast_series = sa.Table(
     sa.Column("p50", sa.Text(), nullable=False),  # JSON: one number per day from start_day
     sa.Column("p90", sa.Text(), nullable=False),
 )
+
+# Vetting reports: every `tallyclerk vet` run is kept as its JSON document (brand-only data:
+# candidates' prices, the brand's costs), so the dashboard shows the latest without repricing.
+vetting_report_id_seq = sa.Sequence("vetting_report_id_seq", metadata=metadata)
+
+vetting_reports = sa.Table(
+    "vetting_reports",
+    metadata,
+    sa.Column(
+        "report_id",
+        sa.BigInteger(),
+        vetting_report_id_seq,
+        server_default=sa.text("nextval('vetting_report_id_seq')"),
+        primary_key=True,
+    ),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_by", sa.String(), nullable=True),
+    sa.Column("rfp_name", sa.String(), nullable=False),
+    sa.Column("window_from", sa.Date(), nullable=False),
+    sa.Column("window_to", sa.Date(), nullable=False),
+    sa.Column("document", sa.Text(), nullable=False),  # JSON: vetting.report_document
+)
