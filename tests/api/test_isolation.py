@@ -3,7 +3,9 @@
 Every GET route under /api/v1 is walked (the routes are read from the app, so a new one
 without a row in PROBES fails the test): lists without a filter must hold nothing of the
 other provider (not its id, not its facilities) and nothing brand-wide; asking for the other
-provider by filter or by record id gives 404 (403 for brand administration).
+provider by filter or by record id gives 404 (403 for brand administration). The brand's
+vetting of candidate 3PLs gives 404 whatever is asked: for a provider user it does not exist
+(its API route and its dashboard page alike).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from tallyclerk.store import open_store
 from tallyclerk.store.schema import facilities, ingestion_batches, quarantine
 from tests.api.conftest import AS_OF, ON_BOTH, PROVIDERS, auth
 from tests.api.test_forecast_api import SPIKE, hand_run, keep_run
+from tests.api.test_vetting_api import keep_vetting_at
 
 CLOCK = AS_OF.date().isoformat()
 
@@ -92,7 +95,15 @@ def kept_forecast(api_store: str) -> int:
     return keep_run(api_store, hand_run(AS_OF.date(), 28, SPIKE))
 
 
-def _probes(own: str, other: str, records: dict[str | None, Records]) -> dict[str, list[Probe]]:
+@pytest.fixture(scope="module")
+def kept_vetting(api_store: str, kept_forecast: int) -> int:
+    """A vetting of candidate 3PLs (brand data, naming westcoast as a pilot), kept; its id."""
+    return keep_vetting_at(api_store).report_id
+
+
+def _probes(
+    own: str, other: str, records: dict[str | None, Records], vetting: int = 1
+) -> dict[str, list[Probe]]:
     """Route -> the requests a user of `own` makes to it, and the statuses allowed."""
     ok, gone, refused = frozenset({200}), frozenset({404}), frozenset({403})
     theirs, brand = records[other], records[None]
@@ -173,6 +184,12 @@ def _probes(own: str, other: str, records: dict[str | None, Records]) -> dict[st
             *listing("/api/v1/forecast"),
             Probe(f"/api/v1/forecast?provider={own}&history=true", ok),
         ],
+        # Brand-only: absent for a provider user, the kept report and an unknown one alike.
+        "/api/v1/vetting": [
+            Probe("/api/v1/vetting", gone),
+            Probe(f"/api/v1/vetting?report_id={vetting}", gone),
+            Probe(f"/api/v1/vetting?report_id={vetting + 1}", gone),
+        ],
     }
 
 
@@ -233,11 +250,12 @@ def test_a_provider_sees_nothing_of_another(
     tokens: dict[str, str],
     records: dict[str | None, Records],
     kept_forecast: int,
+    kept_vetting: int,
 ) -> None:
     other = next(p for p in PROVIDERS if p != own)
     headers = auth(tokens[own])
     problems: list[str] = []
-    for route, probes in sorted(_probes(own, other, records).items()):
+    for route, probes in sorted(_probes(own, other, records, kept_vetting).items()):
         for probe in probes:
             response = api_client.get(probe.url, headers=headers)
             if response.status_code not in probe.statuses:
@@ -270,6 +288,26 @@ def test_own_lists_are_not_empty(own: str, api_client: TestClient, tokens: dict[
         page = api_client.get(path, headers=headers).json()
         assert page["total"] >= 1, path
         assert {item["provider_id"] for item in page["items"]} == {own}, path
+
+
+@pytest.mark.parametrize("own", PROVIDERS)
+def test_the_vetting_is_absent_for_a_provider_user(
+    own: str, api_client: TestClient, tokens: dict[str, str], kept_vetting: int
+) -> None:
+    """The API route and the page answer 404, as a path that does not exist does."""
+    headers = auth(tokens[own])
+    brand = api_client.get("/api/v1/vetting", headers=auth(tokens["analyst"]))
+    assert brand.status_code == 200
+    assert brand.json()["report_id"] == kept_vetting  # there is something to hide
+    nothing = api_client.get("/api/v1/no-such-route", headers=headers).json()
+    for url in ("/api/v1/vetting", f"/api/v1/vetting?report_id={kept_vetting}"):
+        response = api_client.get(url, headers=headers)
+        assert response.status_code == 404, url
+        assert response.json() == nothing
+    page = api_client.get("/vetting", headers={**headers, "Accept": "text/html"})
+    assert page.status_code == 404
+    assert "harborline" not in page.text.lower()
+    assert 'href="/vetting"' not in api_client.get("/", headers=headers).text
 
 
 def test_the_leak_check_can_fail() -> None:

@@ -28,6 +28,7 @@ ROUTER_MODULES = (
     "tallyclerk.api.routes.experience",
     "tallyclerk.api.routes.contracts",
     "tallyclerk.api.routes.forecast",
+    "tallyclerk.api.routes.vetting",
     "tallyclerk.api.routes.batches",
     "tallyclerk.api.routes.disputes",
     "tallyclerk.api.routes.ingest",
@@ -46,6 +47,7 @@ TAGS = [
     {"name": "ingestion", "description": "Uploads, JSON ingestion, batches and quarantine."},
     {"name": "disputes", "description": "Disputes with the 3PL and the credit ledger."},
     {"name": "forecast", "description": "Demand forecast per provider against its capacity."},
+    {"name": "vetting", "description": "Candidate 3PLs ranked on evidence and cost (brand only)."},
     {"name": "webhooks", "description": "Inbound webhooks from Shopify and tracking sources."},
 ]
 

@@ -44,6 +44,7 @@ NAV = (
     NavLink("/inventory", "Inventory"),
     NavLink("/invoices", "Invoices"),
     NavLink("/disputes", "Disputes"),
+    NavLink("/vetting", "Vetting", brand_only=True),
     NavLink("/health", "Data health", brand_only=True),
 )
 

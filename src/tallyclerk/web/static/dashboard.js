@@ -7,6 +7,9 @@
  *       <script type="application/json" id="ID"> of the page: {"labels": [days],
  *       "released", "p50", "p90", "capacity": [one value or null per day],
  *       "flagged": [[first, last] label indexes of the weeks over capacity]}.
+ *   data-vetting-chart="ID" on a <canvas>: the vetting bar chart, its data in the JSON block
+ *       ID: {"currency", "labels": [candidate names, ranked], "fees": [...],
+ *       "risk_adjusted": [...]} (per average month).
  *   data-autosubmit on a <select> or checkbox: submit its form when it changes.
  *   <meta name="csrf-token">: sent as X-CSRF-Token with every HTMX request.
  */
@@ -195,9 +198,75 @@
     });
   }
 
+  function money(value) {
+    return value.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  }
+
+  function drawVetting(canvas) {
+    if (canvas.dataset.drawn || typeof window.Chart === "undefined") {
+      return;
+    }
+    var source = document.getElementById(canvas.dataset.vettingChart);
+    var spec;
+    try {
+      spec = JSON.parse(source.textContent);
+    } catch (err) {
+      return;
+    }
+    canvas.dataset.drawn = "true";
+    var quiet = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    var accent = cssColor("--accent", "#2456a6");
+    new window.Chart(canvas, {
+      type: "bar",
+      data: {
+        labels: spec.labels,
+        datasets: [
+          {
+            label: "fees / month",
+            data: spec.fees,
+            backgroundColor: "rgba(36, 86, 166, 0.35)",
+            borderColor: accent,
+            borderWidth: 1,
+          },
+          {
+            label: "risk-adjusted / month",
+            data: spec.risk_adjusted,
+            backgroundColor: accent,
+            borderColor: accent,
+            borderWidth: 1,
+          },
+        ],
+      },
+      options: {
+        indexAxis: "y",
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: quiet ? false : { duration: 300 },
+        interaction: { mode: "index", axis: "y", intersect: false },
+        plugins: {
+          legend: { display: true, position: "bottom", labels: { boxWidth: 12 } },
+          tooltip: {
+            callbacks: {
+              label: function (item) {
+                return item.dataset.label + ": " + money(item.parsed.x) + " " + spec.currency;
+              },
+            },
+          },
+        },
+        scales: {
+          x: {
+            beginAtZero: true,
+            ticks: { callback: function (v) { return Math.round(v).toLocaleString("en-US"); } },
+          },
+        },
+      },
+    });
+  }
+
   function wire(root) {
     root.querySelectorAll("canvas[data-chart]").forEach(drawChart);
     root.querySelectorAll("canvas[data-forecast-chart]").forEach(drawForecast);
+    root.querySelectorAll("canvas[data-vetting-chart]").forEach(drawVetting);
     root.querySelectorAll("[data-autosubmit]").forEach(function (field) {
       if (field.dataset.wired) {
         return;
