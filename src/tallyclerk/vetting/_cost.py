@@ -129,45 +129,49 @@ def _rows(expr: ir.Table) -> list[dict[str, Any]]:
     return expr.to_pyarrow().to_pylist()  # type: ignore[no-any-return]
 
 
-def _order_months(ctx: MetricContext, shipments: ir.Table, first: date, last: date) -> ir.Table:
-    """Per (provider, order) first shipped in the window: its month and carrier cost."""
-    dated = _local_day(ctx, shipments, "shipped_at")
-    per_order = dated.group_by(["provider_id", "order_id"]).aggregate(
-        first_day=dated.day.min(), shipping_cost=dated.shipping_cost.sum()
-    )
-    per_order = per_order.filter(_in_window(per_order.first_day, first, last))
-    return per_order.mutate(month=per_order.first_day.truncate("M"))
-
-
 def _fulfilment_rows(
     ctx: MetricContext, first: date, last: date, provider_id: str | None
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-    """Monthly orders and carrier cost, units, and parcels per packaging type."""
+) -> list[dict[str, Any]]:
+    """Per month and packaging type: orders, parcels, units and carrier cost.
+
+    One pass: units per shipment; per (provider, order, packaging type) the parcels, units,
+    carrier cost and first local ship date; the order's month is the earliest of its types'
+    (a window over the order), and each order is counted on one of its rows.
+    """
     shipments = _mine(ctx.happened(ctx.table("shipments"), "shipped_at"), provider_id)
-    orders = _order_months(ctx, shipments, first, last)
-    keys = orders.select("provider_id", "order_id", "month")
-
-    totals = orders.group_by("month").aggregate(
-        orders=orders.count(), shipping_cost=orders.shipping_cost.sum()
-    )
-
     lines = ctx.table("shipment_lines")
-    shipped = lines.join(shipments, lines.shipment_id == shipments.shipment_id).select(
-        provider_id=shipments.provider_id, order_id=shipments.order_id, qty=lines.qty
+    per_shipment = lines.group_by("shipment_id").aggregate(units=lines.qty.sum())
+    joined = shipments.left_join(per_shipment, shipments.shipment_id == per_shipment.shipment_id)
+    parcels = joined.select(
+        provider_id=joined.provider_id,
+        facility_id=joined.facility_id,
+        order_id=joined.order_id,
+        shipped_at=joined.shipped_at,
+        kind=joined.packaging.fill_null(NO_PACKAGING),
+        cost=joined.shipping_cost,
+        units=joined.units.fill_null(0),
     )
-    units = shipped.join(
-        keys,
-        [shipped.provider_id == keys.provider_id, shipped.order_id == keys.order_id],
+    dated = _local_day(ctx, parcels, "shipped_at")
+    kinds = dated.group_by(["provider_id", "order_id", "kind"]).aggregate(
+        parcels=dated.count(),
+        units=dated.units.sum(),
+        cost=dated.cost.sum(),
+        first_day=dated.day.min(),
     )
-    units = units.group_by("month").aggregate(units=units.qty.sum())
-
-    parcels = shipments.join(
-        keys,
-        [shipments.provider_id == keys.provider_id, shipments.order_id == keys.order_id],
+    order = ibis.window(group_by=[kinds.provider_id, kinds.order_id], order_by=[kinds.kind])
+    kinds = kinds.mutate(
+        order_first=kinds.first_day.min().over(order),
+        lead=ibis.row_number().over(order) == 0,
     )
-    parcels = parcels.mutate(kind=parcels.packaging.fill_null(NO_PACKAGING))
-    parcels = parcels.group_by(["month", "kind"]).aggregate(parcels=parcels.count())
-    return _rows(totals), _rows(units), _rows(parcels)
+    kinds = kinds.filter(_in_window(kinds.order_first, first, last))
+    kinds = kinds.mutate(month=kinds.order_first.truncate("M"))
+    monthly = kinds.group_by(["month", "kind"]).aggregate(
+        orders=kinds.lead.ifelse(1, 0).sum(),
+        parcels=kinds.parcels.sum(),
+        units=kinds.units.sum(),
+        cost=kinds.cost.sum(),
+    )
+    return _rows(monthly)
 
 
 def _event_units(
@@ -239,30 +243,34 @@ def month_activity(
     listed, with zeros where nothing happened.
     """
     _check_window(first, last)
-    totals, units, parcels = _fulfilment_rows(ctx, first, last, provider_id)
+    fulfilled = _fulfilment_rows(ctx, first, last, provider_id)
     received = _event_units(ctx, "receipts", "stocked_at", "received_qty", first, last, provider_id)
     returned = _event_units(ctx, "returns", "processed_at", "qty", first, last, provider_id)
     pallets = _pallets(ctx, first, last, provider_id)
 
-    by_month = {row["month"]: row for row in totals}
-    unit_count = {row["month"]: int(row["units"] or 0) for row in units}
+    orders: dict[date, int] = {}
+    units: dict[date, int] = {}
+    cost: dict[date, Decimal] = {}
     packs: dict[date, dict[str, int]] = {}
-    for row in parcels:
-        packs.setdefault(row["month"], {})[row["kind"]] = int(row["parcels"])
+    for row in fulfilled:
+        month = row["month"]
+        orders[month] = orders.get(month, 0) + int(row["orders"] or 0)
+        units[month] = units.get(month, 0) + int(row["units"] or 0)
+        if row["cost"] is not None:
+            cost[month] = cost.get(month, Decimal(0)) + Decimal(str(row["cost"]))
+        packs.setdefault(month, {})[row["kind"]] = int(row["parcels"])
     out: list[MonthActivity] = []
     for month in window_months(first, last):
-        total = by_month.get(month, {})
-        cost = total.get("shipping_cost")
         out.append(
             MonthActivity(
                 month=month,
-                orders=int(total.get("orders") or 0),
-                units=unit_count.get(month, 0),
+                orders=orders.get(month, 0),
+                units=units.get(month, 0),
                 parcels=dict(sorted(packs.get(month, {}).items())),
                 received_units=received.get(month, 0),
                 returned_units=returned.get(month, 0),
                 pallets=pallets.get(month, 0),
-                shipping_cost=Decimal("0") if cost is None else Decimal(str(cost)),
+                shipping_cost=cost.get(month, Decimal(0)),
             )
         )
     return out
