@@ -26,6 +26,7 @@ from tallyclerk.metrics import open_context
 from tallyclerk.settings import Settings
 from tallyclerk.simulate import simulate
 from tallyclerk.store import open_store
+from tallyclerk.vetting import load_rfp
 from tallyclerk.vetting._cost import measured_rates
 
 pytestmark = pytest.mark.slow
@@ -114,6 +115,11 @@ def test_the_pilot_is_priced_on_its_measured_rates(db: str, doc: dict[str, Any])
     finally:
         store.close()
     assert harborline["cost"]["error_rate"] == pytest.approx(1 - measured["order_accuracy_rate"])
+    # The pilot is scored on the same KPIs as the incumbents, inventory accuracy included.
+    assert "inventory_accuracy_rate" in measured
+    (inventory,) = [c for c in harborline["criteria"] if c["criterion_id"] == "inventory"]
+    assert inventory["evidence"] == "measured"
+    assert inventory["value"] == pytest.approx(measured["inventory_accuracy_rate"])
     (accuracy,) = [c for c in harborline["criteria"] if c["criterion_id"] == "accuracy"]
     assert accuracy["evidence"] == "measured"
     others = [c for c in doc["candidates"] if c["candidate_id"] != "harborline"]
@@ -127,6 +133,24 @@ def test_capacity_fit_uses_the_kept_forecast(doc: dict[str, Any]) -> None:
     for candidate in doc["candidates"]:
         assert candidate["capacity_fit"] is not None
         assert 0 < candidate["capacity_fit"] <= 1
+
+
+def test_peak_capacity_shortfall_is_priced(doc: dict[str, Any]) -> None:
+    rfp = load_rfp(RFP)
+    for candidate in doc["candidates"]:
+        shortfall = candidate["peak_shortfall"]
+        assert shortfall is not None
+        claimed = rfp.candidate(candidate["candidate_id"])
+        assert shortfall["capacity"] == (claimed.peak_orders_per_day or claimed.orders_per_day)
+        # Each late order costs the RFP's cost per late order.
+        expected = rfp.risk.cost_per_late_order * shortfall["late_orders"]
+        assert Decimal(shortfall["cost"]) == expected.quantize(Decimal("0.01"))
+        assert shortfall["late_orders"] <= shortfall["demand"]
+    # A candidate whose claimed capacity covers less of the peak day ships more of it late.
+    ordered = sorted(doc["candidates"], key=lambda c: c["capacity_fit"])
+    assert (
+        ordered[0]["peak_shortfall"]["late_orders"] >= ordered[-1]["peak_shortfall"]["late_orders"]
+    )
 
 
 def test_table_and_html_report(db: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -85,6 +85,16 @@ def vet_command(
         console.print(f"report written to {out}")
 
 
+def _peak_late(shortfall: dict[str, object] | None) -> str:
+    if shortfall is None:
+        return "—"
+    late = shortfall["late_orders"]
+    assert isinstance(late, int)
+    if late == 0:
+        return "none"
+    return f"[red]{late:,}[/]\n[dim]{shortfall['cost']}[/]"
+
+
 def print_report(doc: dict[str, object]) -> None:
     """The ranked table, each candidate's reasons, and the notes."""
     currency = str(doc["currency"])
@@ -94,7 +104,9 @@ def print_report(doc: dict[str, object]) -> None:
         title=f"{doc['rfp']}: candidates ranked",
         title_justify="left",
         caption=f"Costs per average month of {window['from']}..{window['to']}, in {currency}; "
-        "risk-adjusted adds expected errors and late orders.",
+        "risk-adjusted adds expected errors and late orders. Capacity: the share of the "
+        "forecast's busiest P90 day the claimed capacity covers; peak late: the forecast's "
+        "orders its claimed capacity would ship late.",
         caption_justify="left",
     )
     table.add_column("#", justify="right")
@@ -105,6 +117,7 @@ def print_report(doc: dict[str, object]) -> None:
     table.add_column("risk-adj./month", justify="right")
     table.add_column("growth", justify="right")
     table.add_column("capacity", justify="right")
+    table.add_column("peak late", justify="right")
     table.add_column("integration", justify="right")
     candidates = doc["candidates"]
     assert isinstance(candidates, list)
@@ -123,6 +136,7 @@ def print_report(doc: dict[str, object]) -> None:
             if growth is None
             else f"+{growth['pct']}%: {float(growth['risk_adjusted_monthly']):,.0f}",
             "—" if fit is None else f"{fit:.0%}",
+            _peak_late(c["peak_shortfall"]),
             "—" if integration is None else f"{integration:.0f}",
         )
     console.print(table)

@@ -46,6 +46,7 @@ NO_PACKAGING = ""  # the parcels key of shipments that name no packaging type
 PILOT_METRICS = (
     "order_accuracy_rate",
     "ship_on_time_rate",
+    "inventory_accuracy_rate",
     "delivery_on_time_rate",
     "damage_free_rate",
     "perfect_order_rate",

@@ -80,6 +80,17 @@ def candidate_document(result: CandidateResult, report: VetReport) -> dict[str, 
             for c in score.criteria
         ],
         "cost": _cost_document(result.cost),
+        "peak_shortfall": None
+        if result.peak is None
+        else {
+            "capacity": result.peak.capacity,
+            "demand": result.peak.demand,
+            "days_over": result.peak.days_over,
+            "late_orders": result.peak.late_orders,
+            "worst_day": result.peak.worst_day.isoformat() if result.peak.worst_day else None,
+            "worst_backlog": result.peak.worst_backlog,
+            "cost": _money(result.peak_cost),
+        },
         "growth": None if growth is None else {"pct": str(growth_pct), **_cost_document(growth)},
     }
 
@@ -162,6 +173,13 @@ def report_html(report: VetReport) -> str:
             for kind, amount in c["cost"]["by_charge"].items()
         )
         reasons = "".join(f"<li>{escape(r)}</li>" for r in c["reasons"])
+        peak = c["peak_shortfall"]
+        if peak is not None:
+            reasons += (
+                f"<li>Against the forecast's P90 days, its claimed {peak['capacity']:,} orders a "
+                f"day would ship {peak['late_orders']:,} orders late ({peak['cost']} {cur} at "
+                "the RFP's cost per late order).</li>"
+            )
         details.append(
             f"<h2>{c['rank']}. {escape(c['name'])} — {c['score']:.1f}, {escape(c['standing'])}</h2>"
             f"<ul>{reasons}</ul>"

@@ -24,9 +24,11 @@ from tallyclerk.settings import Settings, get_settings
 from tallyclerk.store import Store
 from tallyclerk.store.schema import providers
 from tallyclerk.vetting._cost import (
+    PeakShortfall,
     measured_rates,
     month_activity,
     next_month,
+    peak_shortfall,
     price,
     risk_adjust,
     window_months,
@@ -45,12 +47,17 @@ DEFAULT_MONTHS = 12
 
 @dataclass(frozen=True)
 class PeakDemand:
-    """The busiest day of the latest kept forecast of the store's orders (P90)."""
+    """The busiest day of the latest kept forecast of the store's orders (P90), and its days.
+
+    `days` is the forecast's P90 per day over its horizon: the demand a candidate taking all
+    of the brand's orders would face, against which its claimed peak capacity is played.
+    """
 
     run_id: int
     as_of: date
     day: date
     orders: float
+    days: tuple[tuple[date, float], ...] = ()
 
 
 @dataclass
@@ -75,6 +82,8 @@ class CandidateResult:
     cost: CostToServe
     growth: CostToServe | None
     capacity_fit: float | None
+    peak: PeakShortfall | None = None  # the forecast's P90 days against the claimed capacity
+    peak_cost: Decimal = Decimal("0")  # its late orders at the RFP's cost per late order
 
     @property
     def monthly(self) -> Decimal:
@@ -160,6 +169,10 @@ def read_inputs(
             kept.as_of,
             store_orders.start + timedelta(days=index),
             float(store_orders.p90[index]),
+            tuple(
+                (day, float(value))
+                for day, value in zip(store_orders.days(), store_orders.p90, strict=True)
+            ),
         )
     else:
         notes.append("No kept forecast of the store's orders: capacity fit is not scored.")
@@ -191,16 +204,23 @@ def vet_inputs(inputs: VetInputs) -> VetReport:
             capacity_fit=fit,
         )
     ranked = score_candidates(rfp, facts)
-    results = [
-        CandidateResult(
-            rfp.candidate(score.candidate_id),
-            score,
-            costs[score.candidate_id],
-            growth[score.candidate_id],
-            fits[score.candidate_id],
+    results = []
+    for score in ranked:
+        candidate = rfp.candidate(score.candidate_id)
+        shortfall = _shortfall(candidate, inputs.peak)
+        results.append(
+            CandidateResult(
+                candidate,
+                score,
+                costs[score.candidate_id],
+                growth[score.candidate_id],
+                fits[score.candidate_id],
+                shortfall,
+                (risk.cost_per_late_order * shortfall.late_orders).quantize(Decimal("0.01"))
+                if shortfall is not None
+                else Decimal("0"),
+            )
         )
-        for score in ranked
-    ]
     return VetReport(
         rfp,
         inputs.first,
@@ -211,6 +231,14 @@ def vet_inputs(inputs: VetInputs) -> VetReport:
         inputs.peak,
         list(inputs.notes),
     )
+
+
+def _shortfall(candidate: Candidate, peak: PeakDemand | None) -> PeakShortfall | None:
+    """The forecast's P90 days played against the candidate's claimed (peak) daily capacity."""
+    capacity = candidate.peak_orders_per_day or candidate.orders_per_day
+    if peak is None or not peak.days or capacity is None:
+        return None
+    return peak_shortfall(peak.days, int(capacity))
 
 
 def _priced(
