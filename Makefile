@@ -8,7 +8,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: setup demo test test-fast lint typecheck check bench bench-evaluate bench-reconcile bench-x12 bench-service clean
+.PHONY: setup demo test test-fast lint typecheck check bench bench-evaluate bench-reconcile bench-x12 bench-service bench-forecast bench-vetting clean
 
 $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS) || { $(PYTHON) -m pip install --user virtualenv && $(PYTHON) -m virtualenv $(TOOLS); }
@@ -49,6 +49,13 @@ bench-reconcile: setup  ## reconciliation and invoice audit benchmark (10M order
 
 bench-service: setup  ## webhook ingestion and dashboard latency on loopback; writes docs/benchmarks.md
 	$(UV) run --frozen python benchmarks/service.py
+
+bench-forecast: setup  ## forecast accuracy on the Olist orders and 1,000 series; writes docs/benchmarks.md
+	$(UV) run --frozen python benchmarks/forecast.py --olist
+	$(UV) run --frozen python benchmarks/forecast.py
+
+bench-vetting: setup  ## cost-to-serve of five candidates over 1M and 10M orders; writes docs/benchmarks.md
+	$(UV) run --frozen python benchmarks/vetting.py
 
 bench-x12: setup  ## X12 parsing benchmark (a 2M-segment 945 file); writes docs/benchmarks.md
 	$(UV) run --frozen python benchmarks/x12.py

@@ -92,7 +92,7 @@ def _peak_late(shortfall: dict[str, object] | None) -> str:
     assert isinstance(late, int)
     if late == 0:
         return "none"
-    return f"[red]{late:,}[/]\n[dim]{shortfall['cost']}[/]"
+    return f"[red]{late:,}[/]"
 
 
 def print_report(doc: dict[str, object]) -> None:
@@ -106,7 +106,7 @@ def print_report(doc: dict[str, object]) -> None:
         caption=f"Costs per average month of {window['from']}..{window['to']}, in {currency}; "
         "risk-adjusted adds expected errors and late orders. Capacity: the share of the "
         "forecast's busiest P90 day the claimed capacity covers; peak late: the forecast's "
-        "orders its claimed capacity would ship late.",
+        "orders its claimed capacity would ship late; +N%: risk-adjusted with that growth.",
         caption_justify="left",
     )
     table.add_column("#", justify="right")
@@ -115,33 +115,38 @@ def print_report(doc: dict[str, object]) -> None:
     table.add_column("standing")
     table.add_column("fees/month", justify="right")
     table.add_column("risk-adj./month", justify="right")
-    table.add_column("growth", justify="right")
+    candidates = doc["candidates"]
+    assert isinstance(candidates, list)
+    first_growth = next((c["growth"] for c in candidates if c["growth"] is not None), None)
+    table.add_column(
+        f"+{first_growth['pct']}%" if first_growth is not None else "growth", justify="right"
+    )
     table.add_column("capacity", justify="right")
     table.add_column("peak late", justify="right")
     table.add_column("integration", justify="right")
-    candidates = doc["candidates"]
-    assert isinstance(candidates, list)
+    wide = console.width >= 140
     for c in candidates:
         growth = c["growth"]
         fit = c["capacity_fit"]
         integration = c["integration_fit"]
         table.add_row(
             str(c["rank"]),
-            f"{c['name']}\n[dim]{c['candidate_id']}[/]",
+            f"{c['name']}\n[dim]{c['candidate_id']}[/]" if wide else c["candidate_id"],
             f"{c['score']:.1f}",
-            f"{c['standing']}\n[dim]{c['consequence']}[/]",
+            f"{c['standing']}\n[dim]{c['consequence']}[/]" if wide else c["standing"],
             f"{float(c['cost']['monthly']):,.0f}",
             f"{float(c['cost']['risk_adjusted_monthly']):,.0f}",
-            "—"
-            if growth is None
-            else f"+{growth['pct']}%: {float(growth['risk_adjusted_monthly']):,.0f}",
+            "—" if growth is None else f"{float(growth['risk_adjusted_monthly']):,.0f}",
             "—" if fit is None else f"{fit:.0%}",
             _peak_late(c["peak_shortfall"]),
             "—" if integration is None else f"{integration:.0f}",
         )
     console.print(table)
     for c in candidates:
-        console.print(f"[bold]{c['rank']}. {c['name']}[/] ({c['score']:.1f}, {c['standing']})")
+        console.print(
+            f"[bold]{c['rank']}. {c['name']}[/] ({c['score']:.1f}, {c['standing']}: "
+            f"{c['consequence']})"
+        )
         for reason in c["reasons"]:
             console.print(f"  - {reason}")
     notes = doc["notes"]

@@ -35,7 +35,7 @@ import ibis.expr.types as ir
 
 from tallyclerk.contracts import RateCard
 from tallyclerk.errors import InputError
-from tallyclerk.metrics import REGISTRY, MetricContext, compute, period_start
+from tallyclerk.metrics import REGISTRY, MetricContext, aggregate, period_start
 from tallyclerk.vetting._types import CHARGE_TYPES, ChargeLine, CostToServe, MonthActivity
 
 CENTS = Decimal("0.01")
@@ -461,7 +461,7 @@ def measured_rates(
 
     A rate is the metric's numerator over its denominator, both summed over the months from
     `first`'s through `last`'s (the periods the catalogue assigns, e.g. ship_on_time_rate by
-    due date): the same as `compute` gives month by month, pooled. A quantile metric
+    due date): the figures `compute` gives month by month, pooled. A quantile metric
     (order_cycle_hours_p50, _p90) is the quantile of its items over the whole window. A
     metric with nothing to count in the window is left out, and so is a name the catalogue
     does not hold (an RFP's extra measures, such as dock_to_stock_hours, are claims only).
@@ -469,23 +469,21 @@ def measured_rates(
     1 - ship_on_time_rate.
     """
     _check_window(first, last)
-    names = [name for name in dict.fromkeys(metrics) if name in REGISTRY]
-    pooled = [name for name in names if REGISTRY[name].quantile is None]
     low, high = month_start(first), month_start(last)
-    figures = compute(ctx, pooled, grain="month", start=low, end=high) if pooled else []
-    sums: dict[str, list[int]] = {}
-    for figure in figures:
-        if figure.provider_id != provider_id:
-            continue
-        pair = sums.setdefault(figure.metric, [0, 0])
-        pair[0] += figure.numerator
-        pair[1] += figure.denominator
     out: dict[str, float] = {}
-    for name in names:
-        metric = REGISTRY[name]
+    for name in dict.fromkeys(metrics):
+        metric = REGISTRY.get(name)
+        if metric is None:
+            continue
         if metric.quantile is None:
-            if name in sums and sums[name][1] > 0:
-                out[name] = sums[name][0] / sums[name][1]
+            # The catalogue's monthly figures (as `compute` gives them), pooled in the engine.
+            monthly = aggregate(ctx, metric, grain="month", start=low, end=high)
+            mine = monthly.filter(monthly.provider_id == provider_id)
+            row = _rows(
+                mine.aggregate(numerator=mine.numerator.sum(), denominator=mine.denominator.sum())
+            )[0]
+            if row["denominator"]:
+                out[name] = int(row["numerator"] or 0) / int(row["denominator"])
             continue
         items = metric.items(ctx)
         items = items.mutate(period=period_start(items.period_date, "month"))
