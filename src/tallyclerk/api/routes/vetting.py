@@ -130,6 +130,18 @@ class GrowthOut(CostOut):
     pct: Decimal
 
 
+class PeakShortfallOut(BaseModel):
+    """The forecast's P90 days played against the candidate's claimed daily capacity."""
+
+    capacity: int  # the claimed peak orders per day (else the everyday figure)
+    demand: int  # orders over the forecast's days
+    days_over: int
+    late_orders: int  # orders it would ship after their day
+    worst_day: date | None = None
+    worst_backlog: int
+    cost: Decimal  # late_orders x the RFP's cost per late order
+
+
 class CandidateOut(BaseModel):
     """One candidate, ranked: score and standing, why, criteria, cost, capacity."""
 
@@ -146,6 +158,7 @@ class CandidateOut(BaseModel):
     integration_fit: float | None  # 0 to 100
     criteria: list[CriterionOut]
     cost: CostOut
+    peak_shortfall: PeakShortfallOut | None  # None without a kept forecast
     growth: GrowthOut | None
 
 
@@ -237,6 +250,15 @@ _EXAMPLE: dict[str, Any] = {
                 }
             ],
             "cost": _example_cost("2267.11", "2272.15", "pilot pilot-3pl"),
+            "peak_shortfall": {
+                "capacity": 900,
+                "demand": 41230,
+                "days_over": 0,
+                "late_orders": 0,
+                "worst_day": None,
+                "worst_backlog": 0,
+                "cost": "0.00",
+            },
             "growth": {
                 "pct": "50",
                 **_example_cost("3400.68", "3408.24", "pilot pilot-3pl"),
