@@ -58,6 +58,17 @@ class ServiceSettings(BaseModel):
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
 
 
+class AlertSettings(BaseModel):
+    """Where the alert rules are and how often `tallyclerk serve` runs them."""
+
+    # The rules file (docs/alerts.md); without one, `tallyclerk serve` runs no alerts.
+    rules_file: Path | None = None
+    # Minutes between two runs of the scheduler inside `tallyclerk serve`.
+    interval_minutes: float = Field(default=15.0, ge=1)
+    # Refresh the kept findings and the open month's burn rate before each scheduled run.
+    refresh: bool = True
+
+
 class Settings(BaseSettings):
     """Everything tallyclerk reads from its environment, read once."""
 
@@ -71,6 +82,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     connectors: ConnectorSettings = ConnectorSettings()
     service: ServiceSettings = ServiceSettings()
+    alerts: AlertSettings = AlertSettings()
     debug: bool = False
 
     @property

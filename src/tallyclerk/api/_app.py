@@ -31,6 +31,9 @@ ROUTER_MODULES = (
     "tallyclerk.api.routes.vetting",
     "tallyclerk.api.routes.batches",
     "tallyclerk.api.routes.disputes",
+    "tallyclerk.api.routes.reviews",
+    "tallyclerk.api.routes.actions",
+    "tallyclerk.api.routes.alerts",
     "tallyclerk.api.routes.ingest",
     "tallyclerk.api.routes.webhooks",
     "tallyclerk.web.routes",
@@ -48,6 +51,9 @@ TAGS = [
     {"name": "disputes", "description": "Disputes with the 3PL and the credit ledger."},
     {"name": "forecast", "description": "Demand forecast per provider against its capacity."},
     {"name": "vetting", "description": "Candidate 3PLs ranked on evidence and cost (brand only)."},
+    {"name": "reviews", "description": "The weekly performance review per provider and week."},
+    {"name": "actions", "description": "Action items agreed in weekly reviews."},
+    {"name": "alerts", "description": "Alerts raised by the rules, their escalation and acks."},
     {"name": "webhooks", "description": "Inbound webhooks from Shopify and tracking sources."},
 ]
 

@@ -44,6 +44,8 @@ NAV = (
     NavLink("/inventory", "Inventory"),
     NavLink("/invoices", "Invoices"),
     NavLink("/disputes", "Disputes"),
+    NavLink("/reviews", "Reviews"),
+    NavLink("/alerts", "Alerts", brand_only=True),
     NavLink("/vetting", "Vetting", brand_only=True),
     NavLink("/health", "Data health", brand_only=True),
 )

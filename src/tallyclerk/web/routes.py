@@ -9,11 +9,31 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from tallyclerk.web import _auth, _disputes, _forecast, _operations, _scorecards, _vetting
+from tallyclerk.web import (
+    _actions,
+    _alerts,
+    _auth,
+    _disputes,
+    _forecast,
+    _operations,
+    _reviews,
+    _scorecards,
+    _vetting,
+)
 from tallyclerk.web._common import STATIC_DIR
 
 router = APIRouter(include_in_schema=False)
-for _module in (_auth, _scorecards, _forecast, _operations, _disputes, _vetting):
+for _module in (
+    _auth,
+    _scorecards,
+    _forecast,
+    _operations,
+    _disputes,
+    _vetting,
+    _reviews,
+    _actions,
+    _alerts,
+):
     router.include_router(_module.router)
 
 
