@@ -491,3 +491,89 @@ vetting_reports = sa.Table(
     sa.Column("window_to", sa.Date(), nullable=False),
     sa.Column("document", sa.Text(), nullable=False),  # JSON: vetting.report_document
 )
+
+# Action items agreed in weekly reviews (migration 0009): who does what by when, carried from
+# week to week until done or dropped.
+action_id_seq = sa.Sequence("action_id_seq", metadata=metadata)
+
+action_items = sa.Table(
+    "action_items",
+    metadata,
+    sa.Column(
+        "action_id",
+        sa.BigInteger(),
+        action_id_seq,
+        server_default=sa.text("nextval('action_id_seq')"),
+        primary_key=True,
+    ),
+    sa.Column("provider_id", sa.String(), nullable=False),
+    sa.Column("title", sa.Text(), nullable=False),
+    sa.Column("owner", sa.String(), nullable=False),  # a person, as the review names them
+    sa.Column("party", sa.String(), nullable=False),  # brand | provider: whose side owns it
+    sa.Column("due_on", sa.Date(), nullable=True),
+    sa.Column("status", sa.String(), nullable=False),  # open | in_progress | done | dropped
+    sa.Column("opened_week", sa.String(), nullable=False),  # the review it was agreed in
+    sa.Column("reference", sa.String(), nullable=True),  # a finding, dispute or metric
+    sa.Column("note", sa.Text(), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_by", sa.String(), nullable=True),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_by", sa.String(), nullable=True),
+    sa.Column("done_at", sa.DateTime(timezone=True), nullable=True),  # done or dropped
+)
+
+# Alerts (migration 0010): one row per cause while it lasts (at most one open or acknowledged
+# alert per cause), with its escalation level and every notification and step in
+# alert_events.
+alert_id_seq = sa.Sequence("alert_id_seq", metadata=metadata)
+alert_event_id_seq = sa.Sequence("alert_event_id_seq", metadata=metadata)
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column(
+        "alert_id",
+        sa.BigInteger(),
+        alert_id_seq,
+        server_default=sa.text("nextval('alert_id_seq')"),
+        primary_key=True,
+    ),
+    sa.Column("cause", sa.String(), nullable=False),  # Signal.cause: the deduplication key
+    sa.Column("rule", sa.String(), nullable=False),
+    sa.Column("kind", sa.String(), nullable=False),
+    sa.Column("severity", sa.String(), nullable=False),  # warn | page
+    sa.Column("provider_id", sa.String(), nullable=True),
+    sa.Column("subject", sa.Text(), nullable=False),
+    sa.Column("message", sa.Text(), nullable=False),
+    sa.Column("link", sa.String(), nullable=True),
+    sa.Column("details", sa.Text(), nullable=True),  # JSON object
+    sa.Column("status", sa.String(), nullable=False),  # open | acknowledged | resolved
+    sa.Column("level", sa.Integer(), nullable=False, server_default="0"),  # index in the chain
+    sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("notified_at", sa.DateTime(timezone=True), nullable=True),  # at the current level
+    sa.Column("acknowledged_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("acknowledged_by", sa.String(), nullable=True),
+    sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("ack_token_hash", sa.String(), nullable=True),  # the acknowledgement link's
+)
+
+alert_events = sa.Table(
+    "alert_events",
+    metadata,
+    sa.Column(
+        "event_id",
+        sa.BigInteger(),
+        alert_event_id_seq,
+        server_default=sa.text("nextval('alert_event_id_seq')"),
+        primary_key=True,
+    ),
+    sa.Column("alert_id", sa.BigInteger(), nullable=False),
+    sa.Column("happened_at", sa.DateTime(timezone=True), nullable=False),
+    # opened | updated | notified | escalated | deferred | failed | acknowledged | resolved
+    sa.Column("event", sa.String(), nullable=False),
+    sa.Column("contact", sa.String(), nullable=True),
+    sa.Column("channel", sa.String(), nullable=True),  # email | webhook:<name>
+    sa.Column("detail", sa.Text(), nullable=True),
+)
+sa.Index("ix_alerts_cause", alerts.c.cause)
