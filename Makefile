@@ -21,7 +21,7 @@ $(TOOLS)/bin/uv:
 setup: .venv/.synced  ## install the locked dependencies into .venv
 
 demo: setup  ## simulate a demo brand, load it, evaluate it, then serve the dashboard on :8000
-	$(UV) run --frozen tallyclerk demo --fresh --serve --rfp examples/vetting/rfp.yaml
+	$(UV) run --frozen tallyclerk demo --fresh --serve --rfp examples/vetting/rfp.yaml --alerts examples/alerts/rules.yaml
 
 test: setup  ## every test (PostgreSQL tests need the server at 127.0.0.1:5432)
 	$(UV) run --frozen pytest -q

@@ -33,21 +33,34 @@ Results replace the `evaluate` section of docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
-import traceback
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from _report import REPORT, peak_rss_mb, stamp, versions, write_section
+from _report import (
+    REPORT,
+    best_of,
+    command_line,
+    failed_note,
+    failure,
+    fmt_seconds,
+    load_line,
+    orders_label,
+    peak_rss_mb,
+    preload,
+    ratio,
+    round_line,
+    run_measured_child,
+    stamp,
+    store_line,
+    versions,
+    write_section,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -78,22 +91,25 @@ STORE_TABLES = (
 
 # What each kind of child imports before its clock starts: the benchmark times work, not
 # imports (where PYTHONDONTWRITEBYTECODE is set, importing pandas alone takes seconds).
+# (The other benchmarks over this store start from these lists.)
+PRELOAD_SQL = ("duckdb", "pyarrow", "yaml", "holidays", "holidays.countries")
+PRELOAD_TALLYCLERK = (
+    "duckdb",
+    "duckdb_engine",
+    "pyarrow",
+    "pyarrow.dataset",
+    "holidays",
+    "holidays.countries",
+    "ibis",
+    "ibis.backends.duckdb",
+    "tallyclerk.metrics",
+    "tallyclerk.settings",
+    "tallyclerk.store",
+)
 _PRELOAD = {
-    "sql": ("duckdb", "pyarrow", "yaml", "holidays", "holidays.countries"),
-    "pandas": ("duckdb", "pyarrow", "yaml", "holidays", "holidays.countries", "numpy", "pandas"),
-    "tallyclerk": (
-        "duckdb",
-        "duckdb_engine",
-        "pyarrow",
-        "pyarrow.dataset",
-        "holidays",
-        "holidays.countries",
-        "ibis",
-        "ibis.backends.duckdb",
-        "tallyclerk.metrics",
-        "tallyclerk.settings",
-        "tallyclerk.store",
-    ),
+    "sql": PRELOAD_SQL,
+    "pandas": (*PRELOAD_SQL, "numpy", "pandas"),
+    "tallyclerk": PRELOAD_TALLYCLERK,
 }
 
 Figure = tuple[str, str, int, int]  # provider_id, period (ISO date), numerator, denominator
@@ -225,21 +241,39 @@ def _business_days(con: duckdb.DuckDBPyConnection) -> pa.Table:
     return pa.table(columns)
 
 
-def _child_sql(db: Path, as_of: datetime) -> dict[str, Any]:
+def open_baseline(db: Path) -> duckdb.DuckDBPyConnection:
+    """The store file opened by DuckDB itself (read-only, in UTC) for a hand-written baseline."""
     import duckdb
 
-    start = time.perf_counter()
     con = duckdb.connect(str(db), read_only=True)
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")
+    return con
+
+
+def local_clock(
+    con: duckdb.DuckDBPyConnection, column: str, alias: str = "r", *, otherwise: bool = False
+) -> str:
+    """SQL for the wall clock of `alias.column` in its facility's zone: a CASE over the
+    facilities with each zone as a constant (DuckDB converts much faster with a constant zone
+    than with one read per row from a joined column); `otherwise`: the column as it is for a
+    facility not listed, else null."""
+    zones = con.execute("SELECT facility_id, timezone FROM facilities").fetchall()
+    return (
+        f"CASE {alias}.facility_id "
+        + " ".join(
+            f"WHEN {_quote(f)} THEN timezone({_quote(z)}, {alias}.{column})" for f, z in zones
+        )
+        + (f" ELSE {alias}.{column} END" if otherwise else " END")
+    )
+
+
+def _child_sql(db: Path, as_of: datetime) -> dict[str, Any]:
+    start = time.perf_counter()
+    con = open_baseline(db)
     calendar = _business_days(con)
     con.register("business_days", calendar)
-    zones = con.execute("SELECT facility_id, timezone FROM facilities").fetchall()
-    local_date = (
-        "CASE r.facility_id "
-        + " ".join(f"WHEN {_quote(f)} THEN timezone({_quote(z)}, r.released_at)" for f, z in zones)
-        + " END"
-    )
+    local_date = local_clock(con, "released_at")
     setup = time.perf_counter() - start
     rows = con.execute(
         SHIP_ON_TIME_SQL.format(local_date=local_date),
@@ -256,13 +290,10 @@ def _quote(text: str) -> str:
 
 
 def _child_pandas(db: Path, as_of: datetime) -> dict[str, Any]:
-    import duckdb
     import pandas as pd
 
     start = time.perf_counter()
-    con = duckdb.connect(str(db), read_only=True)
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET enable_progress_bar = false")
+    con = open_baseline(db)
     calendar = _business_days(con).to_pandas()
     facilities = con.execute("SELECT facility_id, timezone, cutoff FROM facilities").df()
     releases = con.execute(
@@ -401,14 +432,7 @@ def _failure(error: BaseException) -> dict[str, Any]:
         if frame.f_code.co_name == "compute" and frame.f_code.co_filename.endswith("_compute.py"):
             metric = frame.f_locals.get("name", metric)
         tb = tb.tb_next
-    frames = traceback.extract_tb(error.__traceback__)
-    ours = [f for f in frames if "/tallyclerk/" in f.filename]
-    where = [f"{Path(f.filename).name}:{f.lineno} in {f.name}" for f in (ours[-1:] + frames[-1:])]
-    return {
-        "error": f"{type(error).__name__}: {str(error).strip().splitlines()[0][:300]}",
-        "failed_metric": metric,
-        "where": " -> ".join(dict.fromkeys(where)),
-    }
+    return {**failure(error), "failed_metric": metric}
 
 
 def _result(seconds: float, setup: float, figures: list[Figure]) -> dict[str, Any]:
@@ -487,6 +511,15 @@ def _ensure_store(work: Path, data: Path, orders: int, seed: int) -> tuple[Path,
     return db, load
 
 
+def store_options(parser: argparse.ArgumentParser, orders: list[int]) -> None:
+    """The options of a benchmark over this store: sizes, seed, work dir, rounds, clock."""
+    parser.add_argument("--orders", type=int, nargs="+", default=orders)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/tallyclerk-bench"))
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--as-of", default=AS_OF.isoformat(), help="evaluation clock (ISO)")
+
+
 # --- running children, comparing, reporting ---------------------------------------------------
 
 
@@ -498,35 +531,19 @@ def _run_child(
     as_of: datetime = AS_OF,
     metric: str | None = None,
 ) -> dict[str, Any]:
-    command = [sys.executable, __file__, "--child", mode, "--db", str(db)]
-    command += ["--as-of", as_of.isoformat()]
+    options = ["--db", str(db), "--as-of", as_of.isoformat()]
     if data is not None:
-        command += ["--data", str(data)]
+        options += ["--data", str(data)]
     if metric is not None:
-        command += ["--metric", metric]
-    started = time.perf_counter()
-    # Bytecode is cached (outside the source tree) even where the environment turns it off.
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPYCACHEPREFIX"] = str(db.parent / "pycache")
-    out = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
-    if out.returncode == 0:
-        return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
-    if out.returncode < 0:
-        reason = f"killed by {signal.Signals(-out.returncode).name}"
-        if out.returncode == -signal.SIGKILL:
-            reason += " (likely out of memory)"
-    else:
-        tail = [line for line in out.stderr.strip().splitlines() if line.strip()][-1:]
-        reason = f"exit {out.returncode}: {' '.join(tail)[:300]}"
-    return {
-        "seconds": time.perf_counter() - started,
-        "setup_seconds": 0.0,
-        "peak_rss_mb": float("nan"),
-        "figures": [],
-        "error": reason,
-        "failed_metric": metric,
-        "where": "child process",
-    }
+        options += ["--metric", metric]
+    return run_measured_child(
+        __file__,
+        mode,
+        *options,
+        pycache=db.parent / "pycache",
+        figures=[],
+        failed_metric=metric,
+    )
 
 
 def _compare(expected: list[Any], actual: list[Any]) -> str:
@@ -550,29 +567,21 @@ def _measure(
     warm = _run_child("warmup", db, as_of=as_of)
     if "error" in warm:
         print(f"warm-up failed (measuring anyway): {warm['error']}", flush=True)
-    best: dict[str, dict[str, Any]] = {}
-    for round_no in range(1, rounds + 1):
-        for mode in MODES:
-            result = _run_child(mode, db, as_of=as_of)
-            status = f"FAILED: {result['error']}" if "error" in result else ""
-            print(
-                f"{orders:>11,} round {round_no} {mode:<10} {result['seconds']:8.2f} s "
-                f"(setup {result['setup_seconds']:6.2f} s) {result['peak_rss_mb']:7.0f} MB "
-                f"{status}",
-                flush=True,
-            )
-            if _better(result, best.get(mode)):
-                best[mode] = result
+    best = best_of(
+        rounds,
+        MODES,
+        lambda mode: _run_child(mode, db, as_of=as_of),
+        lambda round_no, mode, result: round_line(orders, round_no, mode, 10, result),
+    )
     per_metric: dict[str, dict[str, Any]] = {}
     if breakdown:
         for name in best["catalogue"].get("metrics", []):
             result = _run_child("metric", db, as_of=as_of, metric=name)
             per_metric[name] = result
-            status = f"FAILED: {result['error']}" if "error" in result else ""
             print(
                 f"{orders:>11,} alone   {name:<32} {result['seconds']:8.2f} s "
                 f"(setup {result['setup_seconds']:6.2f} s) {result['peak_rss_mb']:7.0f} MB "
-                f"{status}",
+                f"{failed_note(result)}",
                 flush=True,
             )
     reference = best["tallyclerk"]["figures"]
@@ -593,26 +602,9 @@ def _measure(
     }
 
 
-def _better(result: dict[str, Any], kept: dict[str, Any] | None) -> bool:
-    """Whether a run beats the kept one: a success beats a failure, then the faster wins."""
-    if kept is None or "error" in kept:
-        return kept is None or "error" not in result
-    return "error" not in result and result["seconds"] < kept["seconds"]
-
-
-def _fmt_seconds(result: dict[str, Any]) -> str:
-    return "failed" if "error" in result else f"{result['seconds']:,.2f}"
-
-
-def _ratio(a: dict[str, Any], b: dict[str, Any]) -> float | None:
-    if "error" in a or "error" in b or not b["seconds"]:
-        return None
-    return float(a["seconds"] / b["seconds"])
-
-
 def _section(runs: list[dict[str, Any]], rounds: int, as_of: datetime) -> str:
     metrics = next((r["best"]["catalogue"].get("metrics") for r in runs), None) or []
-    sizes = " and ".join(_orders_label(r["orders"]) for r in runs)
+    sizes = " and ".join(orders_label(r["orders"]) for r in runs)
     lines = [
         f"## Evaluate: the KPI catalogue over {sizes} orders, on DuckDB",
         "",
@@ -640,36 +632,32 @@ def _section(runs: list[dict[str, Any]], rounds: int, as_of: datetime) -> str:
     ]
     for run in runs:
         best, load = run["best"], run["load"]
-        rows = load["rows"]
         lines += [
-            f"### {_orders_label(run['orders'])} orders",
+            f"### {orders_label(run['orders'])} orders",
             "",
-            f"Store: {load['size_mb']:,.0f} MB DuckDB file; "
-            + ", ".join(f"{t} {n:,}" for t, n in rows.items())
-            + f" rows. Loaded (contracts, then every file) in {load['seconds']:,.0f} s, "
+            store_line(load)
+            + f". Loaded (contracts, then every file) in {load['seconds']:,.0f} s, "
             f"{load['quarantined']:,} records quarantined (for information: loading is not "
             "part of this benchmark, and ran alongside other work).",
             "",
-            "Machine load (1-minute load average) when this size's runs started and ended: "
-            f"{run['loadavg'][0]:.1f} and {run['loadavg'][1]:.1f} on "
-            f"{os.cpu_count()} cores; above the core count, other work shared the machine.",
+            load_line(run["loadavg"]),
             "",
             "| run | seconds | of which setup | peak memory | vs (c) SQL | figures |",
             "|---|---:|---:|---:|---:|---|",
         ]
         for mode in MODES:
             r = best[mode]
-            ratio = None if mode == "catalogue" else _ratio(r, best["sql"])
+            vs_sql = None if mode == "catalogue" else ratio(r, best["sql"])
             check = "reference" if mode == "tallyclerk" else run["checks"][mode].split(" (")[0]
             if mode == "catalogue":
                 check = f"ship_on_time_rate {check}"
             lines.append(
-                f"| {LABELS[mode]} | {_fmt_seconds(r)} | {r['setup_seconds']:,.2f} | "
-                f"{r['peak_rss_mb']:,.0f} MB | {'' if ratio is None else f'{ratio:.2f}x'} | "
+                f"| {LABELS[mode]} | {fmt_seconds(r)} | {r['setup_seconds']:,.2f} | "
+                f"{r['peak_rss_mb']:,.0f} MB | {'' if vs_sql is None else f'{vs_sql:.2f}x'} | "
                 f"{check} |"
             )
-        b_c = _ratio(best["tallyclerk"], best["sql"])
-        d_b = _ratio(best["pandas"], best["tallyclerk"])
+        b_c = ratio(best["tallyclerk"], best["sql"])
+        d_b = ratio(best["pandas"], best["tallyclerk"])
         lines += [
             "",
             "- (b)/(c), tallyclerk over the hand-written SQL: "
@@ -698,7 +686,7 @@ def _section(runs: list[dict[str, Any]], rounds: int, as_of: datetime) -> str:
             for name, r in run["per_metric"].items():
                 count = best["catalogue"].get("figures_per_metric", {}).get(name, "")
                 lines.append(
-                    f"| `{name}` | {_fmt_seconds(r)} | {r['setup_seconds']:,.2f} | "
+                    f"| `{name}` | {fmt_seconds(r)} | {r['setup_seconds']:,.2f} | "
                     f"{r['peak_rss_mb']:,.0f} MB | {count} |"
                 )
             empty = [
@@ -729,17 +717,6 @@ def _failure_line(label: str, result: dict[str, Any]) -> str:
     )
 
 
-def _orders_label(orders: int) -> str:
-    if orders % 1_000_000 == 0:
-        return f"{orders // 1_000_000}M"
-    return f"{orders:,}"
-
-
-def _preload(group: str) -> None:
-    for name in _PRELOAD[group]:
-        importlib.import_module(name)
-
-
 def _child_warmup(db: Path, as_of: datetime) -> dict[str, Any]:
     """Import and compile what the measured children will, so that none pays it first."""
     import duckdb
@@ -748,8 +725,8 @@ def _child_warmup(db: Path, as_of: datetime) -> dict[str, Any]:
     from tallyclerk.settings import Settings
     from tallyclerk.store import open_store
 
-    for group in _PRELOAD:
-        _preload(group)
+    for modules in _PRELOAD.values():
+        preload(*modules)
     settings = Settings(database_url=f"duckdb:///{db}")
     store = open_store(settings, create=False)
     with open_context(store, engine="duckdb", as_of=as_of, settings=settings) as ctx:
@@ -769,7 +746,7 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
         return _child_load(args.db, args.data)
     if args.child == "warmup":
         return _child_warmup(args.db, as_of)
-    _preload(args.child if args.child in _PRELOAD else "tallyclerk")
+    preload(*_PRELOAD.get(args.child, _PRELOAD["tallyclerk"]))
     if args.child == "sql":
         return _child_sql(args.db, as_of)
     if args.child == "pandas":
@@ -782,14 +759,8 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--orders", type=int, nargs="+", default=[1_000_000, 10_000_000])
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--work", type=Path, default=Path("/tmp/tallyclerk-bench"))
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--as-of", default=AS_OF.isoformat(), help="evaluation clock (ISO)")
+    parser = command_line(__doc__)
+    store_options(parser, [1_000_000, 10_000_000])
     parser.add_argument(
         "--no-breakdown", action="store_true", help="skip running each metric alone"
     )

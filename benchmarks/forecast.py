@@ -34,12 +34,9 @@ Results replace the section unless `--no-write` is given.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import os
-import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import date, datetime, timedelta
@@ -48,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from _report import REPORT, ROOT, peak_rss_mb, stamp, versions, write_section
+from _report import REPORT, ROOT, command_line, peak_rss_mb, publish, run_child, stamp, versions
 
 OLIST = Path("ecommerce_datasets/olist/sample_10000_delivered_orders/olist_orders_dataset.csv")
 OLIST_FIRST = date(2017, 2, 1)
@@ -304,24 +301,9 @@ def _child(mode: str, count: int, days: int, seed: int) -> dict[str, Any]:
 
 
 def _run_child(mode: str, count: int, days: int, seed: int) -> dict[str, Any]:
-    out = subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            "--child",
-            mode,
-            "--series",
-            str(count),
-            "--days",
-            str(days),
-            "--seed",
-            str(seed),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
+    return run_child(
+        __file__, mode, "--series", str(count), "--days", str(days), "--seed", str(seed)
     )
-    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
 LABELS = {
@@ -379,9 +361,7 @@ def speed_report(count: int, days: int, seed: int, runs: dict[str, dict[str, Any
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = command_line(__doc__)
     parser.add_argument("--olist", action="store_true", help="the accuracy check on Olist")
     parser.add_argument("--country", default="BR", help="public holidays for --olist")
     parser.add_argument("--series", type=int, default=1000)
@@ -408,11 +388,7 @@ def main() -> None:
                 flush=True,
             )
         name, body = "forecast", speed_report(args.series, args.days, args.seed, runs)
-    if args.no_write:
-        print("\n(--no-write: docs/benchmarks.md left as it is)\n")
-    else:
-        write_section(name, body, args.out)
-    print(body)
+    publish(name, body, args.out, write=not args.no_write)
 
 
 if __name__ == "__main__":

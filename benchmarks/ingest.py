@@ -16,15 +16,21 @@ the same run is what to compare across machines. Results go to docs/benchmarks.m
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-from _report import REPORT, peak_rss_mb, stamp, versions, write_section
+from _report import (
+    REPORT,
+    best_of,
+    command_line,
+    peak_rss_mb,
+    run_child,
+    stamp,
+    versions,
+    write_section,
+)
 
 FILES = ("orders", "order_lines", "shipments")
 
@@ -73,19 +79,11 @@ def _child_tallyclerk(db: Path, data: Path, repeat: bool) -> dict[str, float]:
 def _run_child(mode: str, db: Path, data: Path) -> dict[str, float]:
     for leftover in (db, Path(f"{db}.wal")):
         leftover.unlink(missing_ok=True)
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", mode, "--db", str(db), "--data", str(data)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return run_child(__file__, mode, "--db", str(db), "--data", str(data))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = command_line(__doc__)
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--work", type=Path, default=Path("/tmp/tallyclerk-bench"))
@@ -115,17 +113,15 @@ def main() -> None:
         print(f"  done in {time.perf_counter() - started:.0f} s", flush=True)
     size_mb = sum((data / f"{n}.csv").stat().st_size for n in FILES) / 1e6
 
-    best: dict[str, dict[str, float]] = {}
-    for round_no in range(1, args.rounds + 1):
-        for mode in ("baseline", "tallyclerk", "tallyclerk-again"):
-            result = _run_child(mode, args.work / f"{mode}.duckdb", data)
-            print(
-                f"round {round_no} {mode:<17} {result['seconds']:7.2f} s  "
-                f"{result['peak_rss_mb']:7.0f} MB",
-                flush=True,
-            )
-            if mode not in best or result["seconds"] < best[mode]["seconds"]:
-                best[mode] = result
+    best = best_of(
+        args.rounds,
+        ("baseline", "tallyclerk", "tallyclerk-again"),
+        lambda mode: _run_child(mode, args.work / f"{mode}.duckdb", data),
+        lambda round_no, mode, result: (
+            f"round {round_no} {mode:<17} {result['seconds']:7.2f} s  "
+            f"{result['peak_rss_mb']:7.0f} MB"
+        ),
+    )
 
     base = best["baseline"]["seconds"]
     lines = [

@@ -39,21 +39,43 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib
 import json
 import os
-import signal
-import subprocess
-import sys
 import time
-import traceback
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from _report import REPORT, peak_rss_mb, stamp, versions, write_section
-from evaluate import AS_OF, _business_days, _ensure_data, _ensure_store, _quote
+from _report import (
+    REPORT,
+    best_of,
+    command_line,
+    failed_note,
+    failure,
+    fmt_seconds,
+    load_line,
+    orders_label,
+    peak_rss_mb,
+    preload,
+    ratio,
+    round_line,
+    run_measured_child,
+    stamp,
+    store_line,
+    versions,
+    write_section,
+)
+from evaluate import (
+    PRELOAD_SQL,
+    PRELOAD_TALLYCLERK,
+    _business_days,
+    _ensure_data,
+    _ensure_store,
+    local_clock,
+    open_baseline,
+    store_options,
+)
 
 MODES = ("findings", "domains", "not_shipped", "sql")
 LABELS = {
@@ -68,21 +90,8 @@ NOT_SHIPPED = "not_shipped"
 # What each kind of child imports before its clock starts: the benchmark times work, not
 # imports.
 _PRELOAD = {
-    "sql": ("duckdb", "pyarrow", "yaml", "holidays", "holidays.countries"),
-    "tallyclerk": (
-        "duckdb",
-        "duckdb_engine",
-        "pyarrow",
-        "pyarrow.dataset",
-        "holidays",
-        "holidays.countries",
-        "ibis",
-        "ibis.backends.duckdb",
-        "tallyclerk.metrics",
-        "tallyclerk.reconcile",
-        "tallyclerk.settings",
-        "tallyclerk.store",
-    ),
+    "sql": PRELOAD_SQL,
+    "tallyclerk": (*PRELOAD_TALLYCLERK, "tallyclerk.reconcile"),
 }
 
 # The not_shipped check (reconcile/_handoff.py) as one DuckDB query. Instants are TIMESTAMPTZ;
@@ -152,18 +161,6 @@ def _ids(ids: list[str]) -> dict[str, Any]:
     }
 
 
-def _failure(error: BaseException) -> dict[str, Any]:
-    """The error and the innermost tallyclerk and library frames, for the report."""
-    frames = traceback.extract_tb(error.__traceback__)
-    ours = [f for f in frames if "/tallyclerk/" in f.filename]
-    where = [f"{Path(f.filename).name}:{f.lineno} in {f.name}" for f in (ours[-1:] + frames[-1:])]
-    lines = str(error).strip().splitlines() or [""]
-    return {
-        "error": f"{type(error).__name__}: {lines[0][:300]}",
-        "where": " -> ".join(dict.fromkeys(where)),
-    }
-
-
 def _open(db: Path) -> Any:
     from tallyclerk.settings import Settings
     from tallyclerk.store import open_store
@@ -199,7 +196,7 @@ def _child_findings(db: Path, as_of: datetime) -> dict[str, Any]:
             **out,
             "seconds": time.perf_counter() - start,
             "peak_rss_mb": peak_rss_mb(),
-            **_failure(error),
+            **failure(error),
         }
     store.close()
     assert first.sync is not None
@@ -240,7 +237,7 @@ def _child_domains(db: Path, as_of: datetime) -> dict[str, Any]:
             "peak_rss_mb": peak_rss_mb(),
             "domains": per_domain,
             "failed_domain": failed,
-            **_failure(error),
+            **failure(error),
         }
     store.close()
     return {
@@ -269,7 +266,7 @@ def _child_check(db: Path, as_of: datetime, kind: str) -> dict[str, Any]:
             "seconds": time.perf_counter() - start,
             "setup_seconds": setup,
             "peak_rss_mb": peak_rss_mb(),
-            **_failure(error),
+            **failure(error),
         }
     store.close()
     return {
@@ -280,24 +277,11 @@ def _child_check(db: Path, as_of: datetime, kind: str) -> dict[str, Any]:
     }
 
 
-def _local_date_case(con: Any) -> str:
-    zones = con.execute("SELECT facility_id, timezone FROM facilities").fetchall()
-    return (
-        "CASE r.facility_id "
-        + " ".join(f"WHEN {_quote(f)} THEN timezone({_quote(z)}, r.released_at)" for f, z in zones)
-        + " END"
-    )
-
-
 def _child_sql(db: Path, as_of: datetime) -> dict[str, Any]:
-    import duckdb
-
     start = time.perf_counter()
-    con = duckdb.connect(str(db), read_only=True)
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET enable_progress_bar = false")
+    con = open_baseline(db)
     con.register("business_days", _business_days(con))
-    query = NOT_SHIPPED_SQL.format(local_date=_local_date_case(con))
+    query = NOT_SHIPPED_SQL.format(local_date=local_clock(con, "released_at"))
     setup = time.perf_counter() - start
     rows = con.execute(query, {"as_of": as_of}).fetchall()
     con.close()
@@ -316,8 +300,8 @@ def _child_warmup(db: Path, as_of: datetime) -> dict[str, Any]:
     from tallyclerk.metrics import open_context
     from tallyclerk.reconcile import CHECKS, CheckParams
 
-    for group in _PRELOAD:
-        _preload(group)
+    for modules in _PRELOAD.values():
+        preload(*modules)
     settings, store = _open(db)
     failed = {}
     with open_context(store, engine="duckdb", as_of=as_of, settings=settings) as ctx:
@@ -325,7 +309,7 @@ def _child_warmup(db: Path, as_of: datetime) -> dict[str, Any]:
             try:
                 ctx.backend.compile(check.detect(ctx, CheckParams()))
             except Exception as error:  # reported by the measured runs
-                failed[kind] = _failure(error)["error"]
+                failed[kind] = failure(error)["error"]
     store.close()
     con = duckdb.connect(str(db), read_only=True)
     _business_days(con)
@@ -333,16 +317,11 @@ def _child_warmup(db: Path, as_of: datetime) -> dict[str, Any]:
     return {"failed": failed}
 
 
-def _preload(group: str) -> None:
-    for name in _PRELOAD[group]:
-        importlib.import_module(name)
-
-
 def _child(args: argparse.Namespace) -> dict[str, Any]:
     as_of = datetime.fromisoformat(args.as_of)
     if args.child == "warmup":
         return _child_warmup(args.db, as_of)
-    _preload("sql" if args.child == "sql" else "tallyclerk")
+    preload(*_PRELOAD["sql" if args.child == "sql" else "tallyclerk"])
     if args.child == "sql":
         return _child_sql(args.db, as_of)
     if args.child == "findings":
@@ -358,38 +337,17 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run_child(mode: str, db: Path, as_of: datetime, *, check: str | None = None) -> dict[str, Any]:
-    command = [sys.executable, __file__, "--child", mode, "--db", str(db)]
-    command += ["--as-of", as_of.isoformat()]
+    options = ["--db", str(db), "--as-of", as_of.isoformat()]
     if check is not None:
-        command += ["--check", check]
-    started = time.perf_counter()
-    # Bytecode is cached (outside the source tree) even where the environment turns it off.
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPYCACHEPREFIX"] = str(db.parent / "pycache")
-    out = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
-    if out.returncode == 0:
-        return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
-    if out.returncode < 0:
-        reason = f"killed by {signal.Signals(-out.returncode).name}"
-        if out.returncode == -signal.SIGKILL:
-            reason += " (likely out of memory)"
-    else:
-        tail = [line for line in out.stderr.strip().splitlines() if line.strip()][-1:]
-        reason = f"exit {out.returncode}: {' '.join(tail)[:300]}"
-    return {
-        "seconds": time.perf_counter() - started,
-        "setup_seconds": 0.0,
-        "peak_rss_mb": float("nan"),
-        "error": reason,
-        "where": "child process",
-    }
+        options += ["--check", check]
+    return run_measured_child(__file__, mode, *options, pycache=db.parent / "pycache")
 
 
-def _better(result: dict[str, Any], kept: dict[str, Any] | None) -> bool:
-    """Whether a run beats the kept one: a success beats a failure, then the faster wins."""
-    if kept is None or "error" in kept:
-        return kept is None or "error" not in result
-    return "error" not in result and result["seconds"] < kept["seconds"]
+def _round_line(orders: int, round_no: int, mode: str, result: dict[str, Any]) -> str:
+    extra = ""
+    if mode == "findings" and "again_seconds" in result:
+        extra = f" (again {result['again_seconds']:.2f} s)"
+    return round_line(orders, round_no, mode, 12, result, extra)
 
 
 def _planted_never_shipped(data: Path) -> set[str]:
@@ -431,34 +389,23 @@ def _measure(
         print(f"warm-up failed (measuring anyway): {warm['error']}", flush=True)
     for kind, error in warm.get("failed", {}).items():
         print(f"warm-up: check {kind} did not compile: {error}", flush=True)
-    best: dict[str, dict[str, Any]] = {}
-    for round_no in range(1, rounds + 1):
-        for mode in MODES:
-            result = _run_child(mode, db, as_of)
-            status = f"FAILED: {result['error']}" if "error" in result else ""
-            extra = ""
-            if mode == "findings" and "again_seconds" in result:
-                extra = f" (again {result['again_seconds']:.2f} s)"
-            print(
-                f"{orders:>11,} round {round_no} {mode:<12} {result['seconds']:8.2f} s "
-                f"(setup {result['setup_seconds']:6.2f} s) {result['peak_rss_mb']:7.0f} MB"
-                f"{extra} {status}",
-                flush=True,
-            )
-            if _better(result, best.get(mode)):
-                best[mode] = result
+    best = best_of(
+        rounds,
+        MODES,
+        lambda mode: _run_child(mode, db, as_of),
+        lambda round_no, mode, result: _round_line(orders, round_no, mode, result),
+    )
     per_check: dict[str, dict[str, Any]] = {}
     if breakdown:
         for kinds in _registered().values():
             for kind in kinds:
                 result = _run_child("check", db, as_of, check=kind)
                 per_check[kind] = result
-                status = f"FAILED: {result['error']}" if "error" in result else ""
                 count = result["ids"]["count"] if "ids" in result else 0
                 print(
                     f"{orders:>11,} alone   {kind:<28} {result['seconds']:8.2f} s "
                     f"(setup {result['setup_seconds']:6.2f} s) {result['peak_rss_mb']:7.0f} MB "
-                    f"{count:>9,} findings {status}",
+                    f"{count:>9,} findings {failed_note(result)}",
                     flush=True,
                 )
     comparison = _compare(best["not_shipped"], best["sql"], _planted_never_shipped(data))
@@ -473,26 +420,10 @@ def _measure(
     }
 
 
-def _fmt_seconds(result: dict[str, Any], key: str = "seconds") -> str:
-    return "failed" if "error" in result else f"{result[key]:,.2f}"
-
-
-def _ratio(a: dict[str, Any], b: dict[str, Any]) -> float | None:
-    if "error" in a or "error" in b or not b["seconds"]:
-        return None
-    return float(a["seconds"] / b["seconds"])
-
-
-def _orders_label(orders: int) -> str:
-    if orders % 1_000_000 == 0:
-        return f"{orders // 1_000_000}M"
-    return f"{orders:,}"
-
-
 def _section(
     runs: list[dict[str, Any]], rounds: int, as_of: datetime, registered: dict[str, list[str]]
 ) -> str:
-    sizes = " and ".join(_orders_label(r["orders"]) for r in runs)
+    sizes = " and ".join(orders_label(r["orders"]) for r in runs)
     lines = [
         f"## Reconcile: every check and the invoice audit over {sizes} orders, on DuckDB",
         "",
@@ -525,26 +456,22 @@ def _section(
         best, load = run["best"], run["load"]
         findings, domains = best["findings"], best["domains"]
         lines += [
-            f"### {_orders_label(run['orders'])} orders",
+            f"### {orders_label(run['orders'])} orders",
             "",
-            f"Store: {load['size_mb']:,.0f} MB DuckDB file; "
-            + ", ".join(f"{t} {n:,}" for t, n in load["rows"].items())
-            + " rows.",
+            store_line(load) + ".",
             "",
-            "Machine load (1-minute load average) when this size's runs started and ended: "
-            f"{run['loadavg'][0]:.1f} and {run['loadavg'][1]:.1f} on "
-            f"{os.cpu_count()} cores; above the core count, other work shared the machine.",
+            load_line(run["loadavg"]),
             "",
             "| run | seconds | of which setup | peak memory | findings |",
             "|---|---:|---:|---:|---:|",
-            f"| {LABELS['findings']} | {_fmt_seconds(findings)} | | "
+            f"| {LABELS['findings']} | {fmt_seconds(findings)} | | "
             f"{findings.get('peak_rss_mb', float('nan')):,.0f} MB | "
             f"{findings.get('detected', 0):,} |",
             f"| {LABELS['findings_again']} | "
             + ("failed" if "again_seconds" not in findings else f"{findings['again_seconds']:,.2f}")
             + f" | | {findings.get('again_peak_rss_mb', float('nan')):,.0f} MB | "
             f"{findings.get('detected', 0):,} |",
-            f"| {LABELS['domains']} | {_fmt_seconds(domains)} | "
+            f"| {LABELS['domains']} | {fmt_seconds(domains)} | "
             f"{domains['setup_seconds']:,.2f} | {domains['peak_rss_mb']:,.0f} MB | "
             f"{sum(d['findings'] for d in domains.get('domains', {}).values()):,} |",
         ]
@@ -553,19 +480,19 @@ def _section(
                 f"| &nbsp;&nbsp;{domain} | {figures['seconds']:,.2f} | | | "
                 f"{figures['findings']:,} |"
             )
-        ratio = _ratio(best["not_shipped"], best["sql"])
+        c_d = ratio(best["not_shipped"], best["sql"])
         for mode in ("not_shipped", "sql"):
             r = best[mode]
             count = f"{r['ids']['count']:,}" if "ids" in r else ""
             lines.append(
-                f"| {LABELS[mode]} | {_fmt_seconds(r)} | {r['setup_seconds']:,.2f} | "
+                f"| {LABELS[mode]} | {fmt_seconds(r)} | {r['setup_seconds']:,.2f} | "
                 f"{r['peak_rss_mb']:,.0f} MB | {count} |"
             )
         comparison = run["comparison"]
         lines += [
             "",
             "- (c)/(d), tallyclerk's not_shipped over the hand-written SQL: "
-            + ("not measured (a run failed)" if ratio is None else f"{ratio:.2f}x"),
+            + ("not measured (a run failed)" if c_d is None else f"{c_d:.2f}x"),
             f"- (c) and (d) list {comparison['text']}; the data has "
             f"{comparison.get('planted', 0)} orders planted as released and never shipped"
             + (
@@ -603,7 +530,7 @@ def _section(
             for kind, r in run["per_check"].items():
                 count = f"{r['ids']['count']:,}" if "ids" in r else ""
                 lines.append(
-                    f"| `{kind}` | {_fmt_seconds(r)} | {r['setup_seconds']:,.2f} | "
+                    f"| `{kind}` | {fmt_seconds(r)} | {r['setup_seconds']:,.2f} | "
                     f"{r['peak_rss_mb']:,.0f} MB | {count} |"
                 )
             for kind, r in run["per_check"].items():
@@ -614,14 +541,8 @@ def _section(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--orders", type=int, nargs="+", default=[10_000_000])
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--work", type=Path, default=Path("/tmp/tallyclerk-bench"))
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--as-of", default=AS_OF.isoformat(), help="evaluation clock (ISO)")
+    parser = command_line(__doc__)
+    store_options(parser, [10_000_000])
     parser.add_argument("--no-breakdown", action="store_true", help="skip each check alone")
     parser.add_argument("--out", type=Path, default=REPORT)
     parser.add_argument(

@@ -62,7 +62,7 @@ from typing import Any
 
 import httpx
 
-from _report import REPORT, stamp, versions, write_section
+from _report import REPORT, command_line, publish, stamp, versions
 
 SECRET = "benchmark-app-secret"
 ADMIN = "bench-admin"
@@ -762,9 +762,7 @@ def webhook_benchmark(args: argparse.Namespace) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = command_line(__doc__)
     parser.add_argument("--webhooks", type=int, default=None, help="deliveries (default 5000)")
     parser.add_argument("--health", type=int, default=2_000, help="baseline requests")
     parser.add_argument(
@@ -799,11 +797,7 @@ def main() -> None:
         args.webhooks = 5_000 if args.webhooks is None else args.webhooks
         args.workers = args.workers or 16
         section, body = "service", webhook_benchmark(args)
-    if args.no_write:
-        print("\n(--no-write: docs/benchmarks.md left as it is)\n")
-    else:
-        write_section(section, body, args.out)
-    print(body)
+    publish(section, body, args.out, write=not args.no_write)
 
 
 if __name__ == "__main__":

@@ -37,21 +37,41 @@ Results replace the `vetting` section of docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
-import signal
-import subprocess
-import sys
 import time
-import traceback
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from _report import REPORT, peak_rss_mb, stamp, versions, write_section
-from evaluate import AS_OF, FIRST_PERIOD, LAST_PERIOD, _ensure_data, _ensure_store, _quote
+from _report import (
+    REPORT,
+    best_of,
+    command_line,
+    failure,
+    load_line,
+    orders_label,
+    peak_rss_mb,
+    preload,
+    ratio,
+    round_line,
+    run_measured_child,
+    stamp,
+    store_line,
+    versions,
+    write_section,
+)
+from evaluate import (
+    FIRST_PERIOD,
+    LAST_PERIOD,
+    PRELOAD_TALLYCLERK,
+    _ensure_data,
+    _ensure_store,
+    local_clock,
+    open_baseline,
+    store_options,
+)
 
 MODES = ("cost", "pilot", "sql", "scan")
 LABELS = {
@@ -115,20 +135,7 @@ PILOT_KPIS = ("order_accuracy_rate", "ship_on_time_rate")
 
 _PRELOAD = {
     "sql": ("duckdb", "pyarrow"),
-    "tallyclerk": (
-        "duckdb",
-        "duckdb_engine",
-        "pyarrow",
-        "pyarrow.dataset",
-        "holidays",
-        "holidays.countries",
-        "ibis",
-        "ibis.backends.duckdb",
-        "tallyclerk.metrics",
-        "tallyclerk.settings",
-        "tallyclerk.store",
-        "tallyclerk.vetting._cost",
-    ),
+    "tallyclerk": (*PRELOAD_TALLYCLERK, "tallyclerk.vetting._cost"),
 }
 
 # The monthly activity of `vetting._cost.month_activity`, every provider, as DuckDB SQL.
@@ -221,17 +228,6 @@ GROUP BY 1 ORDER BY 1
 
 
 # --- children ---------------------------------------------------------------------------------
-
-
-def _failure(error: BaseException) -> dict[str, Any]:
-    frames = traceback.extract_tb(error.__traceback__)
-    ours = [f for f in frames if "/tallyclerk/" in f.filename]
-    where = [f"{Path(f.filename).name}:{f.lineno} in {f.name}" for f in (ours[-1:] + frames[-1:])]
-    lines = str(error).strip().splitlines() or [""]
-    return {
-        "error": f"{type(error).__name__}: {lines[0][:300]}",
-        "where": " -> ".join(dict.fromkeys(where)),
-    }
 
 
 def _activity_rows(activity: list[Any]) -> list[list[Any]]:
@@ -329,7 +325,7 @@ def _child_cost(db: Path, as_of: datetime, pilot: bool) -> dict[str, Any]:
             **out,
             "seconds": time.perf_counter() - start,
             "peak_rss_mb": peak_rss_mb(),
-            **_failure(error),
+            **failure(error),
         }
     store.close()
     out.update(
@@ -341,27 +337,18 @@ def _child_cost(db: Path, as_of: datetime, pilot: bool) -> dict[str, Any]:
     return out
 
 
-def _local(con: Any, column: str) -> str:
-    zones = con.execute("SELECT facility_id, timezone FROM facilities").fetchall()
-    return (
-        "CASE t.facility_id "
-        + " ".join(f"WHEN {_quote(f)} THEN timezone({_quote(z)}, t.{column})" for f, z in zones)
-        + f" ELSE t.{column} END"
-    )
-
-
 def _params(as_of: datetime) -> dict[str, Any]:
     stop = date(LAST.year + LAST.month // 12, LAST.month % 12 + 1, 1)
     return {"as_of": as_of, "first": FIRST, "last": LAST.replace(day=1), "stop": stop}
 
 
-def _child_sql(db: Path, as_of: datetime) -> dict[str, Any]:
-    import duckdb
+def _local(con: Any, column: str) -> str:
+    return local_clock(con, column, "t", otherwise=True)
 
+
+def _child_sql(db: Path, as_of: datetime) -> dict[str, Any]:
     start = time.perf_counter()
-    con = duckdb.connect(str(db), read_only=True)
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET enable_progress_bar = false")
+    con = open_baseline(db)
     query = ACTIVITY_SQL.format(
         ship_local=_local(con, "shipped_at"),
         stock_local=_local(con, "stocked_at"),
@@ -393,12 +380,8 @@ def _child_sql(db: Path, as_of: datetime) -> dict[str, Any]:
 
 
 def _child_scan(db: Path, as_of: datetime) -> dict[str, Any]:
-    import duckdb
-
     start = time.perf_counter()
-    con = duckdb.connect(str(db), read_only=True)
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET enable_progress_bar = false")
+    con = open_baseline(db)
     setup = time.perf_counter() - start
     params = _params(as_of)
     params.pop("last")
@@ -419,9 +402,8 @@ def _child_warmup(db: Path, as_of: datetime) -> dict[str, Any]:
     from tallyclerk.store import open_store
     from tallyclerk.vetting._cost import month_activity
 
-    for group in _PRELOAD:
-        for name in _PRELOAD[group]:
-            importlib.import_module(name)
+    for modules in _PRELOAD.values():
+        preload(*modules)
     settings = Settings(database_url=f"duckdb:///{db}")
     store = open_store(settings)
     with open_context(store, engine="duckdb", as_of=as_of, settings=settings) as ctx:
@@ -434,9 +416,7 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
     as_of = datetime.fromisoformat(args.as_of)
     if args.child == "warmup":
         return _child_warmup(args.db, as_of)
-    group = "sql" if args.child in ("sql", "scan") else "tallyclerk"
-    for name in _PRELOAD[group]:
-        importlib.import_module(name)
+    preload(*_PRELOAD["sql" if args.child in ("sql", "scan") else "tallyclerk"])
     if args.child == "sql":
         return _child_sql(args.db, as_of)
     if args.child == "scan":
@@ -448,34 +428,8 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run_child(mode: str, db: Path, as_of: datetime) -> dict[str, Any]:
-    command = [sys.executable, __file__, "--child", mode, "--db", str(db)]
-    command += ["--as-of", as_of.isoformat()]
-    started = time.perf_counter()
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPYCACHEPREFIX"] = str(db.parent / "pycache")
-    out = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
-    if out.returncode == 0:
-        return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
-    if out.returncode < 0:
-        reason = f"killed by {signal.Signals(-out.returncode).name}"
-        if out.returncode == -signal.SIGKILL:
-            reason += " (likely out of memory)"
-    else:
-        tail = [line for line in out.stderr.strip().splitlines() if line.strip()][-1:]
-        reason = f"exit {out.returncode}: {' '.join(tail)[:300]}"
-    return {
-        "seconds": time.perf_counter() - started,
-        "setup_seconds": 0.0,
-        "peak_rss_mb": float("nan"),
-        "error": reason,
-        "where": "child process",
-    }
-
-
-def _better(result: dict[str, Any], kept: dict[str, Any] | None) -> bool:
-    if kept is None or "error" in kept:
-        return kept is None or "error" not in result
-    return "error" not in result and result["seconds"] < kept["seconds"]
+    options = ("--db", str(db), "--as-of", as_of.isoformat())
+    return run_measured_child(__file__, mode, *options, pycache=db.parent / "pycache")
 
 
 def _compare(ours: dict[str, Any], sql: dict[str, Any]) -> dict[str, Any]:
@@ -495,19 +449,12 @@ def _measure(orders: int, work: Path, seed: int, rounds: int, as_of: datetime) -
     warm = _run_child("warmup", db, as_of)
     if "error" in warm:
         print(f"warm-up failed (measuring anyway): {warm['error']}", flush=True)
-    best: dict[str, dict[str, Any]] = {}
-    for round_no in range(1, rounds + 1):
-        for mode in MODES:
-            result = _run_child(mode, db, as_of)
-            status = f"FAILED: {result['error']}" if "error" in result else ""
-            print(
-                f"{orders:>11,} round {round_no} {mode:<6} {result['seconds']:8.2f} s "
-                f"(setup {result['setup_seconds']:6.2f} s) {result['peak_rss_mb']:7.0f} MB "
-                f"{status}",
-                flush=True,
-            )
-            if _better(result, best.get(mode)):
-                best[mode] = result
+    best = best_of(
+        rounds,
+        MODES,
+        lambda mode: _run_child(mode, db, as_of),
+        lambda round_no, mode, result: round_line(orders, round_no, mode, 6, result),
+    )
     comparison = _compare(best["cost"], best["sql"])
     print(f"{orders:>11,} activity, tallyclerk vs SQL: {comparison['text']}", flush=True)
     return {
@@ -530,19 +477,12 @@ def _ms(result: dict[str, Any], key: str) -> str:
 
 
 def _ratio(a: dict[str, Any], b: dict[str, Any]) -> str:
-    if "error" in a or "error" in b or not b["seconds"]:
-        return "not measured (a run failed)"
-    return f"{a['seconds'] / b['seconds']:.2f}x"
-
-
-def _orders_label(orders: int) -> str:
-    if orders % 1_000_000 == 0:
-        return f"{orders // 1_000_000}M"
-    return f"{orders:,}"
+    times = ratio(a, b)
+    return "not measured (a run failed)" if times is None else f"{times:.2f}x"
 
 
 def _section(runs: list[dict[str, Any]], rounds: int, as_of: datetime) -> str:
-    sizes = " and ".join(_orders_label(r["orders"]) for r in runs)
+    sizes = " and ".join(orders_label(r["orders"]) for r in runs)
     lines = [
         f"## Vetting: cost-to-serve of five candidates over {sizes} orders, on DuckDB",
         "",
@@ -568,15 +508,11 @@ def _section(runs: list[dict[str, Any]], rounds: int, as_of: datetime) -> str:
     for run in runs:
         best, load = run["best"], run["load"]
         lines += [
-            f"### {_orders_label(run['orders'])} orders",
+            f"### {orders_label(run['orders'])} orders",
             "",
-            f"Store: {load['size_mb']:,.0f} MB DuckDB file; "
-            + ", ".join(f"{t} {n:,}" for t, n in load["rows"].items())
-            + " rows.",
+            store_line(load) + ".",
             "",
-            "Machine load (1-minute load average) when this size's runs started and ended: "
-            f"{run['loadavg'][0]:.1f} and {run['loadavg'][1]:.1f} on "
-            f"{os.cpu_count()} cores; above the core count, other work shared the machine.",
+            load_line(run["loadavg"]),
             "",
             "| run | seconds | of which setup | activity | pilot KPIs | pricing 5 cards (ms) "
             "| peak memory |",
@@ -623,14 +559,8 @@ def _section(runs: list[dict[str, Any]], rounds: int, as_of: datetime) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--orders", type=int, nargs="+", default=[10_000_000])
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--work", type=Path, default=Path("/tmp/tallyclerk-bench"))
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--as-of", default=AS_OF.isoformat(), help="evaluation clock (ISO)")
+    parser = command_line(__doc__)
+    store_options(parser, [10_000_000])
     parser.add_argument("--out", type=Path, default=REPORT)
     parser.add_argument("--child", choices=["warmup", *MODES], help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)

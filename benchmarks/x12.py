@@ -24,17 +24,14 @@ docs/benchmarks.md unless `--no-write` is given (use it for small check runs).
 
 from __future__ import annotations
 
-import argparse
 import json
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from _report import REPORT, peak_rss_mb, stamp, versions, write_section
+from _report import REPORT, better, command_line, peak_rss_mb, publish, run_child, stamp, versions
 
 MODES = ("baseline", "reader", "connector")
 LINES_PER_SET = 4
@@ -137,16 +134,6 @@ def _child(mode: str, path: Path) -> dict[str, Any]:
     }
 
 
-def _run_child(mode: str, path: Path) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", mode, "--file", str(path)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
-
-
 LABELS = {
     "baseline": "(a) split into segments and elements (baseline)",
     "reader": "(b) the X12 reader: envelopes, counts, control numbers",
@@ -201,9 +188,7 @@ def _report(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = command_line(__doc__)
     parser.add_argument("--segments", type=int, default=2_000_000)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--work", type=Path, default=None, help="keep the file here")
@@ -234,7 +219,7 @@ def main() -> None:
             for mode in MODES:
                 if mode in skipped:
                     continue
-                result = _run_child(mode, path)
+                result = run_child(__file__, mode, "--file", str(path))
                 if "skipped" in result:
                     skipped[mode] = result["skipped"]
                     print(f"round {round_no} {mode:<9} skipped: {result['skipped']}", flush=True)
@@ -249,14 +234,9 @@ def main() -> None:
                     f"{result['peak_rss_mb']:7.0f} MB",
                     flush=True,
                 )
-                if mode not in best or result["seconds"] < best[mode]["seconds"]:
+                if better(result, best.get(mode)):
                     best[mode] = result
-    body = _report(size, best, skipped, args.rounds)
-    if args.no_write:
-        print("\n(--no-write: docs/benchmarks.md left as it is)\n")
-    else:
-        write_section("x12", body, args.out)
-    print(body)
+    publish("x12", _report(size, best, skipped, args.rounds), args.out, write=not args.no_write)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute
 
 from tallyclerk.api.routes.batches import provider_of
 from tallyclerk.reconcile import list_findings
+from tallyclerk.reports import add_action, list_actions
 from tallyclerk.sla import list_disputes
 from tallyclerk.store import open_store
 from tallyclerk.store.schema import facilities, ingestion_batches, quarantine
@@ -42,6 +43,7 @@ class Records:
     quarantined: list[int]
     disputes: list[str]
     facilities: list[str]
+    actions: list[int]
 
 
 @dataclass(frozen=True)
@@ -54,9 +56,12 @@ class Probe:
 
 @pytest.fixture(scope="module")
 def records(api_store: str) -> dict[str | None, Records]:
-    """Every owner's record ids, read straight from the store."""
+    """Every owner's record ids, read straight from the store (an action item each added)."""
     store = open_store(url=api_store)
     try:
+        with store.begin() as connection:
+            for provider in PROVIDERS:
+                add_action(connection, provider_id=provider, title="isolation", owner="someone")
         with store.connect() as connection:
             found = list_findings(connection)
             batches = connection.execute(
@@ -68,6 +73,7 @@ def records(api_store: str) -> dict[str | None, Records]:
                 )
             ).all()
             disputes = list_disputes(connection, limit=1000)
+            actions = list_actions(connection)
             sites = connection.execute(
                 sa.select(facilities.c.facility_id, facilities.c.provider_id)
             ).all()
@@ -81,10 +87,13 @@ def records(api_store: str) -> dict[str | None, Records]:
             quarantined=[int(q) for q, options in held if provider_of(options) == owner],
             disputes=[d.dispute_id for d in disputes if d.provider_id == owner],
             facilities=[f for f, p in sites if p == owner],
+            actions=[a.action_id for a in actions if a.provider_id == owner],
         )
     for provider in PROVIDERS:
         mine = out[provider]
-        assert all((mine.findings, mine.batches, mine.quarantined, mine.disputes)), provider
+        assert all(
+            (mine.findings, mine.batches, mine.quarantined, mine.disputes, mine.actions)
+        ), provider
     assert all((out[None].batches, out[None].quarantined))
     return out
 
@@ -179,6 +188,25 @@ def _probes(
             Probe(f"/api/v1/disputes/{records[own].disputes[0]}", ok),
         ],
         "/api/v1/credits": listing("/api/v1/credits"),
+        "/api/v1/actions": listing("/api/v1/actions", "limit=500"),
+        "/api/v1/actions/{action_id}": [
+            *foreign("/api/v1/actions/{}", theirs.actions),
+            Probe(f"/api/v1/actions/{records[own].actions[0]}", ok),
+        ],
+        # The weekly review: a provider user reads its own provider's copy, never another's.
+        "/api/v1/reviews/{provider_id}/{week}": [
+            Probe(f"/api/v1/reviews/{own}/2026-W10?as_of={CLOCK}", ok),
+            Probe(f"/api/v1/reviews/{own}/2026-W10?as_of={CLOCK}&audience=brand", ok),
+            Probe(f"/api/v1/reviews/{other}/2026-W10?as_of={CLOCK}", gone),
+            Probe(f"/api/v1/reviews/{other}/2026-W10?format=html", gone),
+        ],
+        # The brand's internal escalation: absent for a provider user, whatever is asked.
+        "/api/v1/alerts": [
+            Probe("/api/v1/alerts", gone),
+            Probe(f"/api/v1/alerts?provider={own}", gone),
+            Probe(f"/api/v1/alerts?provider={other}", gone),
+        ],
+        "/api/v1/alerts/{alert_id}": [Probe("/api/v1/alerts/1", gone)],
         # The store-wide series (provider_id null) is the brand's: the leak check catches it.
         "/api/v1/forecast": [
             *listing("/api/v1/forecast"),

@@ -10,6 +10,26 @@ acknowledges them.
 
 from __future__ import annotations
 
+from tallyclerk.alerts._channels import (
+    ChannelError,
+    RealSender,
+    Sender,
+    sign_webhook,
+    verify_webhook_signature,
+)
+from tallyclerk.alerts._detect import detect, refresh
+from tallyclerk.alerts._engine import AlertRun, run_alerts
+from tallyclerk.alerts._repository import (
+    ALERT_STATUSES,
+    Alert,
+    AlertEvent,
+    acknowledge_alert,
+    acknowledge_by_token,
+    alert_events,
+    count_alerts,
+    get_alert,
+    list_alerts,
+)
 from tallyclerk.alerts._rules import (
     RULE_KINDS,
     SEVERITIES,
@@ -23,13 +43,31 @@ from tallyclerk.alerts._rules import (
 from tallyclerk.alerts._types import Signal
 
 __all__ = [
+    "ALERT_STATUSES",
     "RULE_KINDS",
     "SEVERITIES",
+    "Alert",
+    "AlertEvent",
     "AlertRules",
+    "AlertRun",
+    "ChannelError",
     "Contact",
+    "RealSender",
     "Rule",
     "RulesError",
+    "Sender",
     "Signal",
+    "acknowledge_alert",
+    "acknowledge_by_token",
+    "alert_events",
+    "count_alerts",
+    "detect",
+    "get_alert",
+    "list_alerts",
     "load_rules",
     "parse_rules",
+    "refresh",
+    "run_alerts",
+    "sign_webhook",
+    "verify_webhook_signature",
 ]

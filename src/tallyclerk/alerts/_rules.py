@@ -277,13 +277,14 @@ def _cross_check(rules: AlertRules) -> list[tuple[tuple[str | int, ...], str]]:
                     (("rules", i, "chain", j), f"{name!r} is not a contact ({', '.join(known)})")
                 )
         own = KIND_FIELDS[rule.kind]
+        article = "an" if rule.kind[0] in "aeiou" else "a"
         for field_name in _THRESHOLDS:
             if getattr(rule, field_name) is not None and field_name not in own:
                 takes = ", ".join(own) or "no thresholds"
                 out.append(
                     (
                         ("rules", i, field_name),
-                        f"does not apply to a {rule.kind} rule (it takes {takes})",
+                        f"does not apply to {article} {rule.kind} rule (it takes {takes})",
                     )
                 )
     return out

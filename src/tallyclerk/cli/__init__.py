@@ -10,6 +10,8 @@ import typer
 
 from tallyclerk.cli import (
     _access,
+    _actions,
+    _alerts,
     _billing,
     _contract,
     _disputes,
@@ -23,6 +25,7 @@ from tallyclerk.cli import (
     _outbound,
     _quarantine,
     _reconcile,
+    _report,
     _serve,
     _simulate,
     _store,
@@ -83,6 +86,9 @@ app.add_typer(_disputes.app, name="dispute")
 app.add_typer(_forecast.peak_app, name="peak")
 app.add_typer(_access.user_app, name="user")
 app.add_typer(_access.token_app, name="token")
+app.add_typer(_actions.app, name="action")
+app.add_typer(_alerts.app, name="alerts")
+app.add_typer(_report.app, name="report")
 
 
 def main() -> None:

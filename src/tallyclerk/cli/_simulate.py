@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
+from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 import typer
 from rich.table import Table
 
+from tallyclerk.alerts._rules import EmailChannel, WebhookChannel
 from tallyclerk.cli._common import console, count_progress, err_console, state, store_session
 from tallyclerk.cli._findings import title_of
 from tallyclerk.cli._ingest import print_run
@@ -216,6 +218,14 @@ def demo(
             "examples/vetting/rfp.yaml).",
         ),
     ] = None,
+    alert_rules: Annotated[
+        Path | None,
+        typer.Option(
+            "--alerts",
+            help="Alert rules to run in the middle of the peak (make demo gives "
+            "examples/alerts/rules.yaml); messages are written to DIR/alerts-outbox.",
+        ),
+    ] = None,
 ) -> None:
     """Run the whole job on a demo brand: simulate a year, load it, summarize it.
 
@@ -235,6 +245,8 @@ def demo(
       tallyclerk demo --fresh --serve
 
       tallyclerk demo --fresh --rfp examples/vetting/rfp.yaml
+
+      tallyclerk demo --fresh --alerts examples/alerts/rules.yaml
     """
     _check_formats(formats)
     settings = state.effective_settings()
@@ -304,6 +316,9 @@ def demo(
     _forecast_demo(state.effective_settings())
     if rfp is not None:
         _vet_demo(rfp, state.effective_settings())
+    _review_demo(data_dir, state.effective_settings())
+    if alert_rules is not None:
+        _alerts_demo(alert_rules, data_dir, state.effective_settings())
     clock = "--as-of 2027-01-31"
     hints = (
         (f"evaluate --period 2026-11 {clock}", "both segments of the peak month"),
@@ -315,6 +330,12 @@ def demo(
         (f"inventory {clock}", "the book against the 3PLs' counts"),
         (f"billing audit {clock}", "every invoice against the rate card"),
         (f"experience --period 2026-11 {clock}", "what the customers saw"),
+        (
+            f"report weekly --provider westcoast --week {DEMO_REVIEW_WEEK} {clock} "
+            "--audience provider --out w48.pdf",
+            "the weekly review, as the 3PL gets it",
+        ),
+        ("alerts list", "what the alert rules raised, and who was told"),
         ("findings list", "acknowledge, resolve or dispute what was found"),
         (
             f"forecast --as-of {DEMO_FORECAST_AS_OF} --plot forecast.png",
@@ -367,6 +388,104 @@ def _vet_demo(rfp_path: Path, store_settings: Settings) -> None:
     with store_session() as store, store.begin() as connection:
         save_report(connection, report, created_by="demo")
     print_report(report_document(report))
+
+
+def _review_demo(data_dir: Path, store_settings: Settings) -> None:
+    """eastbridge's weekly review of the Black Friday week, with an action item agreed the week
+    before, written as PDF and HTML beside the demo data."""
+    from tallyclerk.cli._report import print_summary as print_review
+    from tallyclerk.reports import IsoWeek, add_action, build_review, render_html, render_pdf
+    from tallyclerk.reports._render import RenderError
+
+    week = IsoWeek.parse(DEMO_REVIEW_WEEK)
+    console.print(
+        f"\n[bold]eastbridge's weekly review of {week.name}[/] ({week.start} to {week.end}: "
+        f"the same as: tallyclerk report weekly --provider eastbridge --week {week.name} "
+        f"--as-of {DEMO_YEAR_END:%Y-%m-%d} --out review.pdf)"
+    )
+    with store_session() as store, store.begin() as connection:
+        agreed = datetime.combine(week.shifted(-1).end, time(17), tzinfo=UTC)
+        add_action(
+            connection,
+            provider_id="eastbridge",
+            title="Add a second picking shift for Black Friday to Cyber Monday",
+            owner="eastbridge operations manager",
+            party="provider",
+            due_on=week.start,
+            opened_week=week.shifted(-1),
+            reference="forecast W48-W49 over capacity",
+            by="demo",
+            now=agreed,
+        )
+    with store_session() as store, console.status("building the review", spinner="dots"):
+        review = build_review(store, store_settings, "eastbridge", week, as_of=DEMO_YEAR_END)
+    folder = data_dir / "reviews"
+    folder.mkdir(parents=True, exist_ok=True)
+    html_path = folder / f"review-eastbridge-{week.name}.html"
+    html_path.write_text(render_html(review), encoding="utf-8")
+    print_review(review)
+    written = [str(html_path)]
+    try:
+        pdf = render_pdf(review)
+    except RenderError as exc:
+        console.print(f"[yellow]no PDF:[/] {exc}")
+    else:
+        pdf_path = html_path.with_suffix(".pdf")
+        pdf_path.write_bytes(pdf)
+        written.insert(0, str(pdf_path))
+    console.print(f"written: {' and '.join(written)}")
+
+
+class _OutboxSender:
+    """Alert messages written to a folder (one .eml per email, one .json per webhook post)
+    instead of being sent: the demo has no mail server to talk to."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.count = 0
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, suffix: str) -> Path:
+        self.count += 1
+        return self.folder / f"{self.count:03d}{suffix}"
+
+    def email(
+        self, channel: EmailChannel, to: str, subject: str, text: str, html: str | None
+    ) -> None:
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = channel.sender, to, subject
+        message.set_content(text)
+        if html is not None:
+            message.add_alternative(html, subtype="html")
+        self._path(".eml").write_bytes(bytes(message))
+
+    def webhook(self, name: str, channel: WebhookChannel, body: dict[str, Any]) -> None:
+        self._path(f"-{name}.json").write_text(json.dumps(body, indent=2), encoding="utf-8")
+
+
+def _alerts_demo(rules_path: Path, data_dir: Path, store_settings: Settings) -> None:
+    """The alert rules run in the middle of the peak: what opened and who was told."""
+    from tallyclerk.alerts import list_alerts, load_rules, run_alerts
+    from tallyclerk.cli._alerts import alerts_table
+
+    rules = load_rules(rules_path)
+    # Every demo file was loaded a moment ago, not over the year: at the peak's clock every
+    # source would look silent, so that rule sits this run out.
+    kept = [r for r in rules.rules if r.kind != "source_silent"]
+    rules = rules.model_copy(update={"rules": kept})
+    outbox = data_dir / "alerts-outbox"
+    console.print(
+        f"\n[bold]Alerts at {DEMO_ALERT_CLOCK:%Y-%m-%d %H:%M} UTC[/], in the peak (the same as: "
+        f"tallyclerk alerts run {rules_path} --now {DEMO_ALERT_CLOCK:%Y-%m-%dT%H:%M}Z; "
+        f"source_silent left out; messages written to {outbox} instead of sent)"
+    )
+    sender = _OutboxSender(outbox)
+    with store_session() as store:
+        run = run_alerts(store, rules, store_settings, now=DEMO_ALERT_CLOCK, sender=sender)
+        with store.connect() as connection:
+            raised = list_alerts(connection, statuses=("open", "acknowledged"))
+    console.print(alerts_table(raised, title="Open alerts"))
+    console.print(f"{run.summary()}; {sender.count} messages in {outbox}")
 
 
 def _peak_demo(store_settings: Settings) -> None:
@@ -483,6 +602,8 @@ DEMO_PEAK_CLOCK = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 DEMO_HISTORY_MONTHS = 12
 # The forecast is made as of this day, before the peak, to show the risk ahead of it.
 DEMO_FORECAST_AS_OF = date(2026, 10, 31)
+DEMO_REVIEW_WEEK = "2026-W48"  # Black Friday (2026-11-27) to Cyber Monday's eve
+DEMO_ALERT_CLOCK = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)  # 10:00 in New York
 DEMO_FORECAST_DAYS = 92  # November to January
 DEMO_SCENARIO = f"""
 name: Demo peak at the P90 forecast

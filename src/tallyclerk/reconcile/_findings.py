@@ -457,6 +457,29 @@ def sync_findings(
     )
 
 
+def _filtered(
+    query: sa.Select[Any],
+    *,
+    domains: Sequence[str] | None,
+    kinds: Sequence[str] | None,
+    providers: Sequence[str] | None,
+    statuses: Sequence[str] | None,
+    subject_ids: Sequence[str] | None,
+) -> sa.Select[Any]:
+    """`query` over the findings narrowed to the named values (None or none named: all)."""
+    f = findings.c
+    for column, wanted in (
+        (f.domain, domains),
+        (f.kind, kinds),
+        (f.provider_id, providers),
+        (f.status, statuses),
+        (f.subject_id, subject_ids),
+    ):
+        if wanted:
+            query = query.where(column.in_(list(wanted)))
+    return query
+
+
 def list_findings(
     connection: sa.Connection,
     *,
@@ -470,21 +493,39 @@ def list_findings(
 ) -> list[Finding]:
     """Stored findings, filtered, oldest problem first (then by id)."""
     f = findings.c
-    query = sa.select(findings)
-    if domains:
-        query = query.where(f.domain.in_(list(domains)))
-    if kinds:
-        query = query.where(f.kind.in_(list(kinds)))
-    if providers:
-        query = query.where(f.provider_id.in_(list(providers)))
-    if statuses:
-        query = query.where(f.status.in_(list(statuses)))
-    if subject_ids:
-        query = query.where(f.subject_id.in_(list(subject_ids)))
+    query = _filtered(
+        sa.select(findings),
+        domains=domains,
+        kinds=kinds,
+        providers=providers,
+        statuses=statuses,
+        subject_ids=subject_ids,
+    )
     query = query.order_by(f.since.asc().nulls_last(), f.finding_id).offset(offset)
     if limit is not None:
         query = query.limit(limit)
     return [_finding(row) for row in connection.execute(query)]
+
+
+def count_findings(
+    connection: sa.Connection,
+    *,
+    domains: Sequence[str] | None = None,
+    kinds: Sequence[str] | None = None,
+    providers: Sequence[str] | None = None,
+    statuses: Sequence[str] | None = None,
+    subject_ids: Sequence[str] | None = None,
+) -> int:
+    """How many stored findings `list_findings` gives for the same filters, all pages."""
+    query = _filtered(
+        sa.select(sa.func.count()).select_from(findings),
+        domains=domains,
+        kinds=kinds,
+        providers=providers,
+        statuses=statuses,
+        subject_ids=subject_ids,
+    )
+    return int(connection.execute(query).scalar_one())
 
 
 def get_finding(connection: sa.Connection, finding_id: int) -> Finding:

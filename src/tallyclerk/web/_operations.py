@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Form, Query
 from fastapi.responses import HTMLResponse, Response
 
-from tallyclerk.access import NotFoundError, Principal
+from tallyclerk.access import Principal
+from tallyclerk.api.routes.findings import visible_finding
 from tallyclerk.contracts._repository import stored_contracts
 from tallyclerk.errors import InputError
 from tallyclerk.ingest import count_quarantine, list_quarantine, recent_batches, replay_quarantine
@@ -25,7 +26,6 @@ from tallyclerk.reconcile import (
     Finding,
     acknowledge,
     dispute_finding,
-    get_finding,
     list_findings,
     resolve,
 )
@@ -128,13 +128,7 @@ def findings_page(
 def _finding_in_scope(viewer: Viewer, finding_id: int) -> Finding:
     """The finding for an admin's action (404 when it does not exist)."""
     viewer.scope.require_admin()
-    with viewer.store.connect() as connection:
-        try:
-            finding = get_finding(connection, finding_id)
-        except InputError:
-            raise NotFoundError(f"no finding {finding_id}") from None
-    viewer.scope.check(finding.provider_id, "finding")
-    return finding
+    return visible_finding(viewer.store, finding_id, viewer.scope)
 
 
 def _after_action(viewer: Viewer, finding: Finding, back: str) -> Response:

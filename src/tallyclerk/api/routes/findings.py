@@ -12,7 +12,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict
 
@@ -40,6 +39,7 @@ from tallyclerk.reconcile import (
     CHECKS,
     Finding,
     acknowledge,
+    count_findings,
     get_finding,
     list_findings,
     resolve,
@@ -47,7 +47,6 @@ from tallyclerk.reconcile import (
 from tallyclerk.reconcile._inventory import SkuPosition, inventory_report
 from tallyclerk.reconcile._invoice import AuditedFinding, InvoiceSummary, audit_invoices
 from tallyclerk.store import Store
-from tallyclerk.store.schema import findings as findings_table
 
 router = APIRouter(prefix="/api/v1", tags=["findings"])
 
@@ -297,29 +296,6 @@ def visible_finding(opened: Store, finding_id: int, scope: Scope) -> Finding:
     return finding
 
 
-def _count_findings(
-    opened: Store,
-    *,
-    domains: list[str] | None,
-    kinds: list[str] | None,
-    providers: list[str] | None,
-    statuses: list[str] | None,
-) -> int:
-    """How many findings list_findings returns for the same filters."""
-    f = findings_table.c
-    query = sa.select(sa.func.count()).select_from(findings_table)
-    if domains:
-        query = query.where(f.domain.in_(domains))
-    if kinds:
-        query = query.where(f.kind.in_(kinds))
-    if providers:
-        query = query.where(f.provider_id.in_(providers))
-    if statuses:
-        query = query.where(f.status.in_(statuses))
-    with opened.connect() as connection:
-        return int(connection.execute(query).scalar_one())
-
-
 @router.get(
     "/findings",
     response_model=Page[FindingOut],
@@ -352,8 +328,8 @@ def list_all(
         "providers": chosen,
         "statuses": [status] if status else None,
     }
-    total = _count_findings(opened, **filters)
     with opened.connect() as connection:
+        total = count_findings(connection, **filters)
         found = list_findings(connection, **filters, limit=paging.limit, offset=paging.offset)
     return Page[FindingOut].of([finding_out(f, scope) for f in found], total, paging)
 
