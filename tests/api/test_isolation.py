@@ -91,9 +91,9 @@ def records(api_store: str) -> dict[str | None, Records]:
         )
     for provider in PROVIDERS:
         mine = out[provider]
-        assert all(
-            (mine.findings, mine.batches, mine.quarantined, mine.disputes, mine.actions)
-        ), provider
+        assert all((mine.findings, mine.batches, mine.quarantined, mine.disputes, mine.actions)), (
+            provider
+        )
     assert all((out[None].batches, out[None].quarantined))
     return out
 

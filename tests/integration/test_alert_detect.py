@@ -696,14 +696,14 @@ def test_burn_rate(world: World) -> None:
     east, west = found
     assert (east.severity, west.severity) == ("page", "warn")  # the burn state, not the rule's
     assert west.subject == (
-        "westcoast: ship_on_time_rate is burning its 2026-03 error budget, heading for 0.9850 "
-        "against a target of 0.99"
+        "westcoast: ship_on_time_rate is burning its 2026-03 error budget, heading for 98.5% "
+        "against a target of 99.0%"
     )
     assert west.message == (
         "westcoast: ship_on_time_rate is spending its 2026-03 error budget at 1.5x the "
         "sustainable pace over the last day and 1.2x over the last 7 days; 5 bad items of 400 "
         "judged so far, against a budget of 6.2 for the month. At this pace the month ends at "
-        "0.9850, against a target of 0.99. Read at 2026-03-20 12:00 UTC."
+        "98.5%, against a target of 99.0%. Read at 2026-03-20 12:00 UTC."
     )
     assert west.link == "/providers/westcoast"
     assert "at unbounded the sustainable pace" in east.message

@@ -28,6 +28,7 @@ from tallyclerk.alerts._detect_base import (
 from tallyclerk.alerts._rules import Rule, threshold
 from tallyclerk.alerts._types import Signal
 from tallyclerk.forecast import CapacityWeek, attach_capacity, load_run
+from tallyclerk.metrics import REGISTRY
 from tallyclerk.sla import BurnWatch, latest_burn
 from tallyclerk.sla._burn import LONG_WINDOW_DAYS, SHORT_WINDOW_DAYS
 from tallyclerk.store.schema import (
@@ -52,9 +53,15 @@ def _window(days: int) -> str:
     return "the last day" if days == 1 else f"the last {days} days"
 
 
+def _figure(watch: BurnWatch, value: float) -> str:
+    """A metric's value as people read it: a rate in percent, hours with one decimal."""
+    unit = REGISTRY[watch.metric].unit if watch.metric in REGISTRY else "rate"
+    return f"{value:.1%}" if unit == "rate" else f"{value:,.1f} h"
+
+
 def _goal(watch: BurnWatch) -> str:
     kind = "a maximum" if watch.lower_is_better else "a target"
-    return f"{kind} of {watch.threshold:g}"
+    return f"{kind} of {_figure(watch, watch.threshold)}"
 
 
 def _burn_message(watch: BurnWatch) -> str:
@@ -67,7 +74,8 @@ def _burn_message(watch: BurnWatch) -> str:
         f"judged so far, against a budget of {burn.budget:,.1f} for the month."
     )
     if burn.projected is not None:
-        text += f" At this pace the month ends at {burn.projected:.4f}, against {_goal(watch)}."
+        ends = _figure(watch, burn.projected)
+        text += f" At this pace the month ends at {ends}, against {_goal(watch)}."
     return text + f" Read at {when_text(watch.as_of)}."
 
 
@@ -88,7 +96,8 @@ def burn_rate(connection: sa.Connection, rule: Rule, clock: Clock) -> list[Signa
         period = f"{watch.period:%Y-%m}"
         subject = f"{watch.provider_id}: {watch.metric} is burning its {period} error budget"
         if watch.burn.projected is not None:
-            subject += f", heading for {watch.burn.projected:.4f} against {_goal(watch)}"
+            heading = _figure(watch, watch.burn.projected)
+            subject += f", heading for {heading} against {_goal(watch)}"
         out.append(
             make_signal(
                 rule,

@@ -318,23 +318,22 @@ def print_summary(review: WeeklyReview) -> None:
     if review.actions:
         actions = _table("Action items")
         actions.add_column("#", justify="right")
-        actions.add_column("action", min_width=22)
-        actions.add_column("owner")
+        actions.add_column("action", min_width=16, ratio=3)
+        actions.add_column("owner", ratio=2)
         actions.add_column("due", no_wrap=True)
-        actions.add_column("status")
-        actions.add_column("agreed")
+        actions.add_column("status", no_wrap=True)
+        actions.add_column("agreed", no_wrap=True)
         for a in review.actions:
             status = escape(metric_label(a.status))
             if a.overdue(on):
-                status = f"[bold red]{status}, overdue[/]"
-            carried = a.opened_week != week.name
+                status = "[bold red]overdue[/]"
             actions.add_row(
                 str(a.action_id),
                 escape(a.title),
                 escape(a.owner),
                 fmt_day(a.due_on) if a.due_on else "no date",
                 status,
-                f"{a.opened_week}{' [dim]carried[/]' if carried else ''}",
+                a.opened_week,
             )
         console.print(actions)
     else:

@@ -391,8 +391,8 @@ def _vet_demo(rfp_path: Path, store_settings: Settings) -> None:
 
 
 def _review_demo(data_dir: Path, store_settings: Settings) -> None:
-    """eastbridge's weekly review of the Black Friday week, with an action item agreed the week
-    before, written as PDF and HTML beside the demo data."""
+    """eastbridge's weekly review of the week after Black Friday, with an action item agreed
+    the week before, written as PDF and HTML beside the demo data."""
     from tallyclerk.cli._report import print_summary as print_review
     from tallyclerk.reports import IsoWeek, add_action, build_review, render_html, render_pdf
     from tallyclerk.reports._render import RenderError
@@ -602,7 +602,7 @@ DEMO_PEAK_CLOCK = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 DEMO_HISTORY_MONTHS = 12
 # The forecast is made as of this day, before the peak, to show the risk ahead of it.
 DEMO_FORECAST_AS_OF = date(2026, 10, 31)
-DEMO_REVIEW_WEEK = "2026-W48"  # Black Friday (2026-11-27) to Cyber Monday's eve
+DEMO_REVIEW_WEEK = "2026-W49"  # the week after Black Friday (2026-11-27): the backlog's week
 DEMO_ALERT_CLOCK = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)  # 10:00 in New York
 DEMO_FORECAST_DAYS = 92  # November to January
 DEMO_SCENARIO = f"""

@@ -13,7 +13,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
+from tallyclerk.access import NotFoundError
 from tallyclerk.api.routes.reviews import (
+    NO_PROVIDER,
     WEEK_PATTERN,
     audience_for,
     parse_week,
@@ -23,7 +25,7 @@ from tallyclerk.api.routes.reviews import (
 from tallyclerk.reports import Audience, IsoWeek
 from tallyclerk.web._actions import actions_panel_context
 from tallyclerk.web._common import ViewerDep
-from tallyclerk.web._scorecards import _known_provider, _provider_names
+from tallyclerk.web._scorecards import _provider_names
 
 router = APIRouter(include_in_schema=False)
 
@@ -46,6 +48,14 @@ def reviews_index(viewer: ViewerDep, week: WeekQuery = None) -> HTMLResponse:
     )
 
 
+def _named(viewer: ViewerDep, provider_id: str) -> str:
+    """The provider's name; the API's one 404 when it is outside the view or unknown."""
+    name = _provider_names(viewer).get(provider_id)
+    if name is None:
+        raise NotFoundError(NO_PROVIDER)
+    return name
+
+
 def _panel(viewer: ViewerDep, provider_id: str, week: IsoWeek) -> dict[str, Any]:
     """What the week's action-items panel shows (the actions page's own partial)."""
     with viewer.store.connect() as connection:
@@ -63,7 +73,7 @@ def review_page(
     """The provider's review of the week, with its downloads and the week's action items."""
     from tallyclerk.reports._render import render_html
 
-    name = _known_provider(viewer, provider_id)
+    name = _named(viewer, provider_id)
     chosen = parse_week(week)
     review = review_for(
         viewer.store, viewer.settings, viewer.scope, provider_id, chosen, audience=audience
@@ -89,7 +99,7 @@ def review_page(
 def _download(
     viewer: ViewerDep, provider_id: str, week: str | None, audience: Audience | None, fmt: str
 ) -> Response:
-    _known_provider(viewer, provider_id)
+    _named(viewer, provider_id)
     review = review_for(
         viewer.store,
         viewer.settings,

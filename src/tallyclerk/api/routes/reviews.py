@@ -12,16 +12,25 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from tallyclerk.access import Scope
+from tallyclerk.access import NotFoundError, Scope
 from tallyclerk.api._deps import ScopeDep, ServiceState, StoreDep, service
-from tallyclerk.api._models import NAME_PATTERN, AsOfQuery, errors, parse_clock
+from tallyclerk.api._models import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    NAME_PATTERN,
+    AsOfQuery,
+    errors,
+    parse_clock,
+)
 from tallyclerk.errors import InputError
 from tallyclerk.reports import Audience, IsoWeek, WeeklyReview
 from tallyclerk.settings import Settings
 from tallyclerk.store import Store
+from tallyclerk.store.schema import providers
 
 router = APIRouter(prefix="/api/v1", tags=["reviews"])
 
@@ -30,6 +39,9 @@ State = Annotated[ServiceState, Depends(service)]
 WEEK_PATTERN = r"^\d{4}-?[Ww]\d{1,2}$"
 Format = Literal["json", "html", "pdf"]
 MEDIA_TYPES = {"json": "application/json", "html": "text/html", "pdf": "application/pdf"}
+# What every provider outside the asker's view, or unknown to the store, answers: one 404 body,
+# so a provider user cannot tell another provider from a name nobody uses.
+NO_PROVIDER = "no such provider"
 
 
 def parse_week(text: str | None, *, today: date | None = None) -> IsoWeek:
@@ -38,9 +50,13 @@ def parse_week(text: str | None, *, today: date | None = None) -> IsoWeek:
         day = today or datetime.now(UTC).date()
         return IsoWeek.of(day - timedelta(days=7))
     try:
-        return IsoWeek.parse(text)
+        week = IsoWeek.parse(text)
     except ValueError as exc:
-        raise InputError(str(exc)) from None
+        raise InputError(f"week {exc}") from None
+    # The review reaches 12 weeks back and 6 ahead: keep to the years every date can hold.
+    if not FIRST_YEAR <= week.year <= LAST_YEAR:
+        raise InputError(f"week {text!r} is out of range (years {FIRST_YEAR} to {LAST_YEAR})")
+    return week
 
 
 def audience_for(scope: Scope, asked: Audience | None) -> Audience:
@@ -60,10 +76,31 @@ def review_for(
     audience: Audience | None = None,
     as_of: datetime | None = None,
 ) -> WeeklyReview:
-    """The provider's review of `week` as `scope` may see it (NotFound outside the scope)."""
-    from tallyclerk.reports._gather import build_review
+    """The provider's review of `week` as `scope` may see it.
 
-    scope.check(provider_id, "provider")
+    NotFound (the same for all) when the provider is outside the scope or unknown to the
+    store. `as_of` (default: the end of the week) may not be before the week begins, and a
+    clock later than now reads as now: figures are never dated in the future.
+    """
+    from tallyclerk.reports._gather import build_review, week_bounds
+
+    if not scope.allows(provider_id):
+        raise NotFoundError(NO_PROVIDER)
+    with store.connect() as connection:
+        known = connection.execute(
+            sa.select(providers.c.provider_id).where(providers.c.provider_id == provider_id)
+        ).first()
+    if known is None:
+        raise NotFoundError(NO_PROVIDER)
+    now = datetime.now(UTC)
+    if as_of is not None:
+        begins = week_bounds(week, settings.brand.timezone)[0]
+        if as_of < begins:
+            raise InputError(
+                f"as_of {as_of.astimezone(UTC):%Y-%m-%d %H:%M} UTC is before {week.name} begins "
+                f"({begins:%Y-%m-%d %H:%M} UTC): nothing of the week can be read then"
+            )
+        as_of = min(as_of, now)
     return build_review(
         store,
         settings,
@@ -71,6 +108,7 @@ def review_for(
         week,
         audience=audience_for(scope, audience),
         as_of=as_of,
+        now=now,
     )
 
 
@@ -126,8 +164,8 @@ def get_review(
     ] = None,
     download: Annotated[bool, Query(description="Send as an attachment.")] = False,
 ) -> Response:
-    """The review of `provider_id` for the ISO `week`, as of the week's end (or `as_of` when
-    earlier). Each contracted KPI against its target with its 12-week trend, the month's
+    """The review of `provider_id` for the ISO `week`, as of the week's end or `as_of` (not
+    before the week begins; later reads the week with what arrived since, up to now). Each contracted KPI against its target with its 12-week trend, the month's
     breaches, credits and burn rate, open disputes and their deadlines, findings opened and
     resolved in the week, the invoice audit, inventory variance, customer experience, the next
     six weeks of forecast against capacity, and the action items agreed in reviews."""
