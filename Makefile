@@ -8,7 +8,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: setup demo test test-fast lint typecheck check bench bench-evaluate bench-reconcile bench-x12 bench-service bench-forecast bench-vetting clean
+.PHONY: setup demo test test-fast lint typecheck check bench bench-evaluate bench-reconcile bench-x12 bench-service bench-forecast bench-vetting bench-report clean
 
 $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS) || { $(PYTHON) -m pip install --user virtualenv && $(PYTHON) -m virtualenv $(TOOLS); }
@@ -59,6 +59,9 @@ bench-vetting: setup  ## cost-to-serve of five candidates over 1M and 10M orders
 
 bench-x12: setup  ## X12 parsing benchmark (a 2M-segment 945 file); writes docs/benchmarks.md
 	$(UV) run --frozen python benchmarks/x12.py
+
+bench-report: setup  ## weekly review of one 3PL over 1M orders (build, HTML, PDF); writes docs/benchmarks.md
+	$(UV) run --frozen python benchmarks/report.py
 
 clean:
 	rm -rf .venv $(TOOLS) .pytest_cache .mypy_cache .ruff_cache demo-data tallyclerk.duckdb tallyclerk.duckdb.wal

@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from tallyclerk.api._models import FIRST_YEAR, LAST_YEAR
 from tallyclerk.cli._common import console, err_console, state, store_session, user_errors
 from tallyclerk.errors import InputError
 from tallyclerk.reports._model import AUDIENCES, Audience, IsoWeek
@@ -41,9 +42,12 @@ def output_format(out: Path | None) -> str | None:
 def parse_week(text: str) -> IsoWeek:
     """An ISO week such as 2026-W47, or an InputError with IsoWeek.parse's message."""
     try:
-        return IsoWeek.parse(text)
+        week = IsoWeek.parse(text)
     except ValueError as exc:
         raise InputError(f"--week {exc}") from None
+    if not FIRST_YEAR <= week.year <= LAST_YEAR:
+        raise InputError(f"--week {text!r} is out of range (years {FIRST_YEAR} to {LAST_YEAR})")
+    return week
 
 
 def parse_as_of(text: str) -> datetime:

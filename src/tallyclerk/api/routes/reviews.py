@@ -165,10 +165,11 @@ def get_review(
     download: Annotated[bool, Query(description="Send as an attachment.")] = False,
 ) -> Response:
     """The review of `provider_id` for the ISO `week`, as of the week's end or `as_of` (not
-    before the week begins; later reads the week with what arrived since, up to now). Each contracted KPI against its target with its 12-week trend, the month's
-    breaches, credits and burn rate, open disputes and their deadlines, findings opened and
-    resolved in the week, the invoice audit, inventory variance, customer experience, the next
-    six weeks of forecast against capacity, and the action items agreed in reviews."""
+    before the week begins; a later clock reads the week with what arrived since, up to now).
+    Each contracted KPI against its target with its 12-week trend, the month's breaches,
+    credits and burn rate, open disputes and their deadlines, findings opened and resolved in
+    the week, the invoice audit, inventory variance, customer experience, the next six weeks
+    of forecast against capacity, and the action items agreed in reviews."""
     review = review_for(
         opened,
         state.settings,
