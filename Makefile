@@ -8,7 +8,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: setup demo test test-fast lint typecheck check bench bench-evaluate bench-reconcile bench-x12 bench-service bench-forecast bench-vetting bench-report clean
+.PHONY: setup demo test test-fast lint typecheck check bench bench-evaluate bench-reconcile bench-x12 bench-service bench-forecast bench-vetting bench-report audit clean
 
 $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS) || { $(PYTHON) -m pip install --user virtualenv && $(PYTHON) -m virtualenv $(TOOLS); }
@@ -36,7 +36,10 @@ lint: setup
 typecheck: setup
 	$(UV) run --frozen mypy --strict src/tallyclerk
 
-check: lint typecheck test
+audit: setup  ## known vulnerabilities in the locked dependencies (pip-audit; see .ci/audit.py)
+	$(UV) run --frozen python .ci/audit.py
+
+check: lint typecheck audit test
 
 bench: setup  ## ingest benchmark (1M orders); writes docs/benchmarks.md
 	$(UV) run --frozen python benchmarks/ingest.py --orders 1000000
