@@ -352,3 +352,15 @@ def test_an_action_added_from_the_panel_shows_on_the_page(
     assert [(a["action_id"], a["opened_week"]) for a in review["actions"]] == [
         (int(action_id), WEEK)
     ]
+
+
+def test_the_top_bar_marks_reviews_on_a_review_and_overview_on_a_provider(
+    west: tuple[str, Any], client: TestClient, tokens: dict[str, str]
+) -> None:
+    def current(text: str) -> list[str]:
+        return re.findall(r'<a href="([^"]+)" aria-current="page">', text.split("</nav>")[0])
+
+    assert current(west[0]) == ["/reviews"]
+    provider = _html(client, tokens["admin"], "/providers/westcoast")
+    assert provider.status_code == 200
+    assert current(provider.text) == ["/"]

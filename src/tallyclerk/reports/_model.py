@@ -242,7 +242,8 @@ class WeeklyReview:
     provider_name: str
     week: IsoWeek
     audience: Audience
-    as_of: datetime  # the clock figures were read at (the end of the week, or earlier)
+    # The clock figures were read at: the week's end by default, or as given (capped at now).
+    as_of: datetime
     generated_at: datetime
     currency: str | None
     kpis: list[KpiLine]
