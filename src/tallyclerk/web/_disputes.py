@@ -15,6 +15,7 @@ from fastapi import APIRouter, Form, Query
 from fastapi.responses import HTMLResponse, Response
 
 from tallyclerk.access import NotFoundError
+from tallyclerk.api._csv import export_link
 from tallyclerk.contracts._repository import stored_contracts
 from tallyclerk.errors import InputError
 from tallyclerk.sla import (
@@ -86,6 +87,8 @@ def disputes_page(
         )
     return viewer.render(
         "disputes.html",
+        csv_url=export_link("/api/v1/disputes", status=status, provider=provider),
+        credits_csv_url=export_link("/api/v1/credits", provider=provider),
         disputes=found,
         total=total,
         offset=offset,

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Form, Query
 from fastapi.responses import HTMLResponse, Response
 
 from tallyclerk.access import Principal
+from tallyclerk.api._csv import export_link
 from tallyclerk.api.routes.findings import visible_finding
 from tallyclerk.contracts._repository import stored_contracts
 from tallyclerk.errors import InputError
@@ -108,6 +109,13 @@ def findings_page(
     kinds = [c for c in CHECKS.values() if not domain or c.domain == domain]
     return viewer.render(
         "findings.html",
+        csv_url=export_link(
+            "/api/v1/findings",
+            domain=domain,
+            kind=kind,
+            provider=provider,
+            status=STATUS_FILTERS[status],
+        ),
         findings=[finding_view(f, viewer.principal) for f in found[:PAGE_SIZE]],
         more=len(found) > PAGE_SIZE,
         offset=offset,
@@ -218,6 +226,7 @@ def invoices_page(viewer: ViewerDep, provider: str | None = None) -> HTMLRespons
     ]
     return viewer.render(
         "invoices.html",
+        csv_url=export_link("/api/v1/invoices/audit", provider=provider),
         audit=audit,
         totals=audit.totals(),
         groups=groups,
@@ -300,6 +309,7 @@ def health_page(viewer: ViewerDep, replayed: int | None = None) -> HTMLResponse:
         sources = replay_sources(connection)
     return viewer.render(
         "health.html",
+        quarantine_csv_url=export_link("/api/v1/quarantine", status="open"),
         batches=batches,
         latest=latest,
         held=held,

@@ -266,4 +266,5 @@ def metric_drill(
         listed=listed,
         offset=offset,
         page_size=PAGE_SIZE,
+        as_of=card.as_of if card else None,
     )

@@ -20,9 +20,14 @@ from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from tallyclerk.access import NotFoundError, Scope
+from tallyclerk.api._csv import FormatQuery, csv_response, csv_responses, paged, snapshot
 from tallyclerk.api._deps import ScopeDep, ServiceState, StoreDep, service
 from tallyclerk.api._models import LARGEST_ID, NAME_PATTERN, ProviderQuery, errors
 from tallyclerk.api._pagination import Page, PageParams, page_params
@@ -222,13 +227,44 @@ def provider_of(options: str | None) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+class _OptionsProvider(FunctionElement[str]):
+    """`provider_of` in SQL: the text `provider_id` of a batch's options (JSON), else NULL.
+
+    Part of the query itself, so a provider user's filter applies before a page is cut and
+    to the count of the whole list.
+    """
+
+    type = sa.String()
+    inherit_cache = True
+    name = "options_provider"
+
+
+@compiles(_OptionsProvider, "duckdb")
+def _options_provider_duckdb(element: _OptionsProvider, compiler: SQLCompiler, **kw: Any) -> str:
+    text = compiler.process(element.clauses, **kw)
+    found = f"json_extract_string({text}, '$.provider_id')"
+    typed = f"json_type({text}, '$.provider_id') = 'VARCHAR'"
+    return f"CASE WHEN json_valid({text}) THEN CASE WHEN {typed} THEN {found} END END"
+
+
+@compiles(_OptionsProvider, "postgresql")
+def _options_provider_postgresql(
+    element: _OptionsProvider, compiler: SQLCompiler, **kw: Any
+) -> str:
+    text = compiler.process(element.clauses, **kw)
+    value = f"(CAST({text} AS JSONB) -> 'provider_id')"
+    found = f"(CAST({text} AS JSONB) ->> 'provider_id')"
+    return (
+        f"CASE WHEN left(ltrim({text}), 1) = '{{' THEN "
+        f"CASE WHEN jsonb_typeof{value} = 'string' THEN {found} END END"
+    )
+
+
 def _provider_condition(
     column: sa.ColumnElement[Any], providers: list[str]
 ) -> sa.ColumnElement[bool]:
-    """Batches whose options name one of the providers (confirmed by provider_of after)."""
-    return sa.or_(
-        *(column.contains(f'"provider_id": {json.dumps(p)}', autoescape=True) for p in providers)
-    )
+    """Batches whose options name one of the providers, decided in SQL as provider_of does."""
+    return sa.func.nullif(_OptionsProvider(column), "").in_(providers)
 
 
 def _batch_out(row: sa.RowMapping) -> BatchOut:
@@ -406,8 +442,9 @@ def replay_one_batch(
     response_model=Page[QuarantineOut],
     summary="Quarantined records",
     description="Records held back by ingestion, oldest first, with file, position, column "
-    "and reason (default: the open ones). A provider user sees those of its batches.",
-    responses=errors(404, 422),
+    "and reason (default: the open ones). A provider user sees those of its batches. "
+    "`format=csv`: every matching record as a CSV download.",
+    responses={**errors(404, 422), **csv_responses()},
 )
 def quarantined(
     scope: ScopeDep,
@@ -421,8 +458,9 @@ def quarantined(
         Literal["open", "replayed", "all"], Query(description="Open, replayed, or all.")
     ] = "open",
     provider: ProviderQuery = None,
-) -> Page[QuarantineOut]:
-    """The quarantined records, a page at a time."""
+    fmt: FormatQuery = "json",
+) -> Page[QuarantineOut] | Response:
+    """The quarantined records, a page at a time (or all of them as CSV)."""
     q = quarantine.c
     query = _scoped(_quarantine_query(), ingestion_batches.c.options, scope, provider)
     if batch is not None:
@@ -431,6 +469,16 @@ def quarantined(
         query = query.where(q.kind == kind)
     if status != "all":
         query = query.where(q.status == status)
+    if fmt == "csv":
+        ordered = query.order_by(q.quarantine_id)
+        with snapshot(opened) as connection:
+            held = paged(
+                lambda limit, offset: (
+                    connection.execute(ordered.limit(limit).offset(offset)).mappings().all()
+                )
+            )
+            visible = (r for r in held if scope.allows(provider_of(r["options"])))
+            return csv_response("quarantine", QuarantineOut, map(_quarantine_out, visible))
     with opened.connect() as connection:
         total = int(
             connection.execute(

@@ -12,9 +12,11 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from tallyclerk.access import NotFoundError, Scope
+from tallyclerk.api._csv import FormatQuery, csv_response, csv_responses, paged, snapshot
 from tallyclerk.api._deps import PrincipalDep, ScopeDep, ServiceState, StoreDep, service
 from tallyclerk.api._models import (
     LARGEST_ID,
@@ -346,8 +348,9 @@ def _month(text: str) -> date:
     "/disputes",
     response_model=Page[DisputeOut],
     summary="List disputes",
-    description="Disputes, newest first, by provider and status. A provider user sees its own.",
-    responses=errors(404, 422),
+    description="Disputes, newest first, by provider and status. A provider user sees its "
+    "own. `format=csv`: every matching dispute as a CSV download.",
+    responses={**errors(404, 422), **csv_responses()},
 )
 def disputes(
     scope: ScopeDep,
@@ -358,9 +361,18 @@ def disputes(
         Literal["open", "accepted", "rejected", "countered", "resolved"] | None,
         Query(description="Only this status."),
     ] = None,
-) -> Page[DisputeOut]:
-    """The disputes, a page at a time."""
+    fmt: FormatQuery = "json",
+) -> Page[DisputeOut] | Response:
+    """The disputes, a page at a time (or all of them as CSV)."""
     chosen = scope.providers(provider)
+    if fmt == "csv":
+        with snapshot(opened) as connection:
+            every = paged(
+                lambda limit, offset: list_disputes(
+                    connection, providers=chosen, status=status, limit=limit, offset=offset
+                )
+            )
+            return csv_response("disputes", DisputeOut, (DisputeOut.of(d) for d in every))
     with opened.connect() as connection:
         total = count_disputes(connection, providers=chosen, status=status)
         found = list_disputes(
@@ -553,8 +565,9 @@ def comment(
     response_model=Page[CreditEntryOut],
     summary="The credit ledger",
     description="Credits booked for providers (agreed disputes, confirmed SLA credits, "
-    "adjustments), by provider, month and entry. A provider user sees its own.",
-    responses=errors(400, 404, 422),
+    "adjustments), by provider, month and entry. A provider user sees its own. "
+    "`format=csv`: every matching entry as a CSV download.",
+    responses={**errors(400, 404, 422), **csv_responses()},
 )
 def credits(
     scope: ScopeDep,
@@ -562,11 +575,14 @@ def credits(
     paging: Paging,
     provider: ProviderQuery = None,
     period: MonthQuery = None,
-) -> Page[CreditEntryOut]:
-    """The ledger, a page at a time."""
+    fmt: FormatQuery = "json",
+) -> Page[CreditEntryOut] | Response:
+    """The ledger, a page at a time (or all of it as CSV)."""
     chosen = scope.providers(provider)
     with opened.connect() as connection:
         entries = ledger(connection, providers=chosen, period=parse_month(period))
+    if fmt == "csv":
+        return csv_response("credits", CreditEntryOut, (CreditEntryOut.of(e) for e in entries))
     chosen_entries = entries[paging.offset : paging.offset + paging.limit]
     return Page[CreditEntryOut].of(
         [CreditEntryOut.of(e) for e in chosen_entries], len(entries), paging

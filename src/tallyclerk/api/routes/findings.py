@@ -13,9 +13,11 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 
 from tallyclerk.access import NotFoundError, Scope
+from tallyclerk.api._csv import FormatQuery, csv_response, csv_responses, paged, snapshot
 from tallyclerk.api._deps import PrincipalDep, ScopeDep, ServiceState, StoreDep, service
 from tallyclerk.api._models import (
     LARGEST_ID,
@@ -301,9 +303,10 @@ def visible_finding(opened: Store, finding_id: int, scope: Scope) -> Finding:
     response_model=Page[FindingOut],
     summary="List findings",
     description="Findings of reconciliation (hand-offs, inventory) and the invoice audit, "
-    "oldest problem first, filtered by domain, kind, provider and status. A provider user "
-    "sees the findings charged to it, without the brand's costs.",
-    responses=errors(404, 422),
+    "oldest problem first, filtered by domain, kind, provider and status (repeat `status` "
+    "for several). A provider user sees the findings charged to it, without the brand's "
+    "costs. `format=csv`: every matching finding as a CSV download.",
+    responses={**errors(404, 422), **csv_responses()},
 )
 def list_all(
     scope: ScopeDep,
@@ -317,17 +320,27 @@ def list_all(
     ] = None,
     provider: ProviderQuery = None,
     status: Annotated[
-        Literal["open", "acknowledged", "resolved"] | None, Query(description="Only this status.")
+        list[Literal["open", "acknowledged", "resolved"]] | None,
+        Query(description="Only this status (repeat it for several)."),
     ] = None,
-) -> Page[FindingOut]:
-    """The findings, a page at a time."""
+    fmt: FormatQuery = "json",
+) -> Page[FindingOut] | Response:
+    """The findings, a page at a time (or all of them as CSV)."""
     chosen = scope.providers(provider)
     filters: dict[str, list[str] | None] = {
         "domains": [domain] if domain else None,
         "kinds": [kind] if kind else None,
         "providers": chosen,
-        "statuses": [status] if status else None,
+        "statuses": sorted(set(status)) if status else None,
     }
+    if fmt == "csv":
+        with snapshot(opened) as connection:
+            every = paged(
+                lambda limit, offset: list_findings(
+                    connection, **filters, limit=limit, offset=offset
+                )
+            )
+            return csv_response("findings", FindingOut, (finding_out(f, scope) for f in every))
     with opened.connect() as connection:
         total = count_findings(connection, **filters)
         found = list_findings(connection, **filters, limit=paging.limit, offset=paging.offset)
@@ -416,8 +429,9 @@ def _in_window(
     "activity: per invoice what was billed, what is owed, over- and under-billed, and the "
     "findings (wrong rate, quantity, amount, duplicates, unknown references, activity "
     "never billed). `from`/`to` keep the invoices whose billing period overlaps them. "
-    "Nothing is recorded (reconcile runs keep findings). Money is text with 2 decimals.",
-    responses=errors(400, 404, 422),
+    "Nothing is recorded (reconcile runs keep findings). Money is text with 2 decimals. "
+    "`format=csv`: the invoices, one row each, as a CSV download.",
+    responses={**errors(400, 404, 422), **csv_responses()},
 )
 def invoice_audit(
     scope: ScopeDep,
@@ -430,8 +444,9 @@ def invoice_audit(
         str | None, Query(pattern=TEXT_ID_PATTERN, description="Only this invoice.")
     ] = None,
     as_of: AsOfQuery = None,
-) -> InvoiceAuditOut:
-    """The audit of the invoices in the window."""
+    fmt: FormatQuery = "json",
+) -> InvoiceAuditOut | Response:
+    """The audit of the invoices in the window (or its invoices as CSV)."""
     chosen = scope.providers(provider)
     first, last = parse_first_day(start), parse_last_day(end)
     check_range(first, last)
@@ -444,6 +459,8 @@ def invoice_audit(
         settings=state.settings,
     )
     invoices = [s for s in report.invoices if _overlaps(s, first, last)]
+    if fmt == "csv":
+        return csv_response("invoice-audit", InvoiceOut, (InvoiceOut.of(s) for s in invoices))
     kept = {s.invoice_id for s in invoices}
     audited = [f for f in report.findings if _in_window(f, kept, first, last)]
     totals: dict[str, dict[str, Decimal]] = {}

@@ -8,12 +8,14 @@ ones the scorecards are evaluated with); a drill-down lists the orders, shipment
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import Response
 from pydantic import BaseModel
 
 from tallyclerk.access import NotFoundError
+from tallyclerk.api._csv import FormatQuery, csv_response, csv_responses, table_rows
 from tallyclerk.api._deps import ScopeDep, ServiceState, StoreDep, service
 from tallyclerk.api._models import (
     DAY_OR_MONTH_PATTERN,
@@ -122,6 +124,19 @@ def _outcome(metric: Metric, hit: bool) -> str:
     return "good" if good else "bad"
 
 
+def _item_out(metric: Metric, row: dict[str, Any]) -> KpiItemOut:
+    return KpiItemOut(
+        metric=metric.name,
+        item_id=str(row["item_id"]),
+        provider_id=row["provider_id"],
+        facility_id=row["facility_id"],
+        period_date=row["period_date"],
+        outcome=_outcome(metric, bool(row["hit"])),
+        in_numerator=bool(row["hit"]),
+        value=None if row["value"] is None else float(row["value"]),
+    )
+
+
 @router.get(
     "/kpis",
     response_model=Page[KpiOut],
@@ -193,8 +208,9 @@ def figures(
     description="Drill down from a figure: the orders (shipments, receipts, returns ...) a "
     "KPI counted for a provider and period, oldest period date first, each with whether "
     "it counted as good or bad, e.g. the late orders behind ship_on_time_rate "
-    "(`outcome=bad`). A provider user sees its own items only.",
-    responses=errors(400, 404, 422),
+    "(`outcome=bad`). A provider user sees its own items only. `format=csv`: every "
+    "matching item as a CSV download.",
+    responses={**errors(400, 404, 422), **csv_responses()},
 )
 def items(
     metric: MetricPath,
@@ -216,8 +232,9 @@ def items(
         Literal["bad", "good", "all"], Query(description="Only the bad items, the good, or all.")
     ] = "all",
     as_of: AsOfQuery = None,
-) -> Page[KpiItemOut]:
-    """The items behind the KPI."""
+    fmt: FormatQuery = "json",
+) -> Page[KpiItemOut] | Response:
+    """The items behind the KPI (or all of them as CSV)."""
     chosen = scope.providers(provider)
     entry = _metric(metric)
     first = parse_first_day(period, "period")
@@ -234,24 +251,13 @@ def items(
         if outcome != "all":
             hit_is_bad = entry.lower_is_better
             table = table.filter(table.hit == ((outcome == "bad") == hit_is_bad))
+        ordered = table.order_by([table.period_date, table.item_id, table.provider_id])
+        if fmt == "csv":
+            return csv_response(
+                f"{entry.name}-items",
+                KpiItemOut,
+                (_item_out(entry, row) for row in table_rows(ordered)),
+            )
         total = int(table.count().to_pyarrow().as_py())
-        rows = (
-            table.order_by([table.period_date, table.item_id, table.provider_id])
-            .limit(paging.limit, offset=paging.offset)
-            .to_pyarrow()
-            .to_pylist()
-        )
-    out = [
-        KpiItemOut(
-            metric=entry.name,
-            item_id=str(row["item_id"]),
-            provider_id=row["provider_id"],
-            facility_id=row["facility_id"],
-            period_date=row["period_date"],
-            outcome=_outcome(entry, bool(row["hit"])),
-            in_numerator=bool(row["hit"]),
-            value=None if row["value"] is None else float(row["value"]),
-        )
-        for row in rows
-    ]
-    return Page[KpiItemOut].of(out, total, paging)
+        rows = ordered.limit(paging.limit, offset=paging.offset).to_pyarrow().to_pylist()
+    return Page[KpiItemOut].of([_item_out(entry, row) for row in rows], total, paging)
