@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tallyclerk.store._engine import StoreUnavailableError
 from tallyclerk.store._gate import StoreBusyError, StoreGate, is_lock_conflict, open_waiting
 from tallyclerk.store._store import Store, open_store
 from tallyclerk.store.schema import CANONICAL_TABLES, metadata
@@ -11,6 +12,7 @@ __all__ = [
     "Store",
     "StoreBusyError",
     "StoreGate",
+    "StoreUnavailableError",
     "is_lock_conflict",
     "metadata",
     "open_store",

@@ -15,6 +15,13 @@ from tallyclerk.errors import StoreError
 SUPPORTED = ("duckdb", "postgresql")
 
 
+class StoreUnavailableError(StoreError):
+    """The database cannot be reached now (stopped, restarting, refusing connections).
+
+    A passing condition: the service answers 503 with Retry-After, and a later try works.
+    """
+
+
 def normalize_url(url: str) -> str:
     """Accept the common spellings of a database URL and name the driver we use."""
     if url.startswith("postgres://"):
@@ -83,8 +90,8 @@ def translate_connection_errors(url: str) -> Iterator[None]:
                 f"the store {describe_url(url)} is open in another process "
                 "(a running server or another command); stop it or use that process"
             ) from exc
-        if isinstance(exc, sa.exc.OperationalError):
-            raise StoreError(
+        if isinstance(exc, sa.exc.OperationalError) or exc.connection_invalidated:
+            raise StoreUnavailableError(
                 f"cannot reach the database {describe_url(url)}: {_first_line(exc)}"
             ) from exc
         raise
