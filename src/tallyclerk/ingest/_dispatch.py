@@ -37,6 +37,8 @@ class IngestRequest:
     provider_id: str | None = None
     profile: Path | None = None
     ack_dir: Path | None = None
+    # The provider canonical files belong to: a provider user's upload, its records checked.
+    owner: str | None = None
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,7 @@ def ingest_sources(
                 on_bytes=on_bytes,
                 settings=settings,
                 csv_profile=item.csv_profile,
+                owner=request.owner,
             )
         )
     return run

@@ -197,8 +197,13 @@ def ingest_file(
     source: str | None = None,
     replay_of: int | None = None,
     csv_profile: Path | None = None,
+    owner: str | None = None,
 ) -> BatchReport:
-    """Ingest one canonical file (or a 3PL export through a CSV profile) as one batch."""
+    """Ingest one canonical file (or a 3PL export through a CSV profile) as one batch.
+
+    `owner`: the provider the batch belongs to (a provider user's upload, every record checked
+    to be its own), so that its user sees the batch and what it quarantined.
+    """
     settings = settings or get_settings()
     kind = kind or resolve_kind(path, None)
     fmt = file_format(path) or "csv"
@@ -223,7 +228,7 @@ def ingest_file(
                 sha256=facts.sha256,
                 size_bytes=facts.size_bytes,
                 replay_of=replay_of,
-                options=_profile_options(csv_profile),
+                options=file_options_json(csv_profile, owner),
             )
             _archive.archive(connection, path, facts)
             validator = Validator(
@@ -289,11 +294,45 @@ def ingest_file(
     )
 
 
-def _profile_options(csv_profile: Path | None) -> str | None:
-    """A batch read through a CSV profile remembers it, so a replay reads it alike."""
-    if csv_profile is None:
-        return None
-    return json.dumps({"csv_profile": str(csv_profile.resolve())})
+@dataclass(frozen=True)
+class FileOptions:
+    """A canonical file's stored options: its CSV profile and the provider it belongs to."""
+
+    csv_profile: Path | None = None
+    owner: str | None = None
+
+
+def file_options_json(csv_profile: Path | None, owner: str | None = None) -> str | None:
+    """What a canonical batch remembers, so a replay reads it alike and keeps its owner.
+
+    The owner is kept under `provider_id`, the key a connector's options use for the same
+    thing (the API scopes batches by it).
+    """
+    options: dict[str, str] = {}
+    if csv_profile is not None:
+        options["csv_profile"] = str(csv_profile.resolve())
+    if owner is not None:
+        options["provider_id"] = owner
+    return json.dumps(options, sort_keys=True) if options else None
+
+
+def is_document_options(text: str) -> bool:
+    """Whether stored batch options are a connector's (else a canonical file's)."""
+    loaded = json.loads(text)
+    return isinstance(loaded, dict) and "connector" in loaded
+
+
+def parse_file_options(text: str | None) -> FileOptions:
+    """A canonical batch's options read back (older batches: the profile only, or none)."""
+    if not text:
+        return FileOptions()
+    loaded = json.loads(text)
+    profile = loaded.get("csv_profile")
+    owner = loaded.get("provider_id")
+    return FileOptions(
+        Path(profile) if isinstance(profile, str) else None,
+        owner if isinstance(owner, str) and owner else None,
+    )
 
 
 def _record_failure(
@@ -363,12 +402,8 @@ def replay_quarantine(
             for item in sources
             if (options := _repository.batch_options(connection, item.batch_id)) is not None
         }
-    profiles = {
-        source: Path(json.loads(text)["csv_profile"])
-        for source, text in stored_options.items()
-        if "csv_profile" in json.loads(text)
-    }
-    documents = {s: t for s, t in stored_options.items() if s not in profiles}
+    documents = {s: t for s, t in stored_options.items() if is_document_options(t)}
+    files = {s: parse_file_options(t) for s, t in stored_options.items() if s not in documents}
     run = IngestRun()
     done: set[str] = set()
     for item in sorted(sources, key=lambda s: _ORDER.get(s.kind, 99)):
@@ -398,7 +433,8 @@ def replay_quarantine(
                     settings=settings,
                     source=item.source,
                     replay_of=item.batch_id,
-                    csv_profile=profiles.get(item.source),
+                    csv_profile=files.get(item.source, FileOptions()).csv_profile,
+                    owner=files.get(item.source, FileOptions()).owner,
                 )
             )
             continue
@@ -436,7 +472,8 @@ def replay_quarantine(
                     settings=settings,
                     source=item.source,
                     replay_of=item.batch_id,
-                    csv_profile=profiles.get(item.source),
+                    csv_profile=files.get(item.source, FileOptions()).csv_profile,
+                    owner=files.get(item.source, FileOptions()).owner,
                 )
             )
     return run
@@ -456,13 +493,11 @@ def replay_batch(store: Store, batch_id: int, *, settings: Settings | None = Non
     source, kind_name, sha256 = found
     if sha256 is None:
         raise InputError(f"batch {batch_id} has no archived payload to replay")
-    csv_profile: Path | None = None
-    if options is not None:
-        if "csv_profile" not in json.loads(options):
-            return _replay_document(
-                store, source, sha256, options, batch_id, from_archive=True, settings=settings
-            )
-        csv_profile = Path(json.loads(options)["csv_profile"])
+    if options is not None and is_document_options(options):
+        return _replay_document(
+            store, source, sha256, options, batch_id, from_archive=True, settings=settings
+        )
+    stored = parse_file_options(options)
     with tempfile.TemporaryDirectory(prefix="tallyclerk-replay-") as tmp:
         restored = Path(tmp) / Path(source).name
         with store.connect() as connection:
@@ -475,7 +510,8 @@ def replay_batch(store: Store, batch_id: int, *, settings: Settings | None = Non
             settings=settings,
             source=source,
             replay_of=batch_id,
-            csv_profile=csv_profile,
+            csv_profile=stored.csv_profile,
+            owner=stored.owner,
         )
 
 

@@ -43,7 +43,7 @@ from tallyclerk.ingest import _archive, _repository
 from tallyclerk.ingest._documents import DocumentReport, SourceOptions, _store_parsed
 from tallyclerk.ingest._merge import MergeCounts
 from tallyclerk.ingest._read import Reject, _json_text
-from tallyclerk.ingest._service import BatchReport
+from tallyclerk.ingest._service import BatchReport, file_options_json
 from tallyclerk.settings import Settings, get_settings
 from tallyclerk.store import Store
 from tallyclerk.store.bulk import append_arrow
@@ -404,6 +404,7 @@ def ingest_records(
     provider_id: str | None = None,
     origin: str = "api",
     settings: Settings | None = None,
+    owner: str | None = None,
 ) -> BatchReport:
     """Land canonical records given as JSON objects as one batch of `kind`.
 
@@ -411,7 +412,8 @@ def ingest_records(
     are ignored, lists are joined with ';'); a record that fails is quarantined as
     "record N" (N from 1) and the rest lands. `provider_id` fills an empty provider_id, and
     a record naming another provider is quarantined. The records are archived as canonical
-    JSON Lines, so the batch replays through the canonical reader.
+    JSON Lines, so the batch replays through the canonical reader. `owner`: the provider the
+    batch belongs to (a provider user's records), which then sees it and its quarantine.
     """
     settings = settings or get_settings()
     spec = KINDS_BY_NAME.get(kind)
@@ -462,6 +464,6 @@ def ingest_records(
             fmt="jsonl",
             payload=payload,
             payload_name=name,
-            options=None,
+            options=file_options_json(None, owner),
             settings=settings,
         )
