@@ -8,7 +8,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: setup demo test test-fast lint typecheck check bench bench-evaluate bench-reconcile bench-x12 bench-service bench-forecast bench-vetting bench-report audit clean
+.PHONY: setup demo test test-fast lint typecheck check bench bench-evaluate bench-reconcile bench-x12 bench-service bench-forecast bench-vetting bench-report bench-fuzz bench-load audit clean
 
 $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS) || { $(PYTHON) -m pip install --user virtualenv && $(PYTHON) -m virtualenv $(TOOLS); }
@@ -65,6 +65,12 @@ bench-x12: setup  ## X12 parsing benchmark (a 2M-segment 945 file); writes docs/
 
 bench-report: setup  ## weekly review of one 3PL over 1M orders (build, HTML, PDF); writes docs/benchmarks.md
 	$(UV) run --frozen python benchmarks/report.py
+
+bench-fuzz: setup  ## coverage-guided fuzzing (atheris) of every input surface; writes docs/reliability.md
+	$(UV) run --frozen python benchmarks/fuzz.py --all --seconds 120
+
+bench-load: setup  ## bounded load test (locust) of webhooks and the dashboard; writes docs/reliability.md
+	$(UV) run --frozen python benchmarks/load.py
 
 clean:
 	rm -rf .venv $(TOOLS) .pytest_cache .mypy_cache .ruff_cache demo-data tallyclerk.duckdb tallyclerk.duckdb.wal
