@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "duckdb:///tallyclerk.duckdb"
+MASK = "**********"  # how a secret is printed
+
+
+def masked_url(url: str) -> str:
+    """A database URL with its password masked: postgresql://user:***@host/db."""
+    scheme, found, rest = url.partition("://")
+    if not found:
+        return url
+    netloc, slash, path = rest.partition("/")
+    if "@" not in netloc:
+        return url
+    userinfo, host = netloc.rsplit("@", 1)
+    if ":" not in userinfo:
+        return url
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}://{user}:{MASK}@{host}{slash}{path}"
 
 
 class BrandSettings(BaseModel):
@@ -52,10 +70,24 @@ class ServiceSettings(BaseModel):
     # How long a request waits for the embedded store while another process writes to it.
     store_wait_seconds: float = Field(default=20.0, ge=0)
     # Dashboard cookies: Secure when served over HTTPS (behind a proxy); off for localhost.
+    # Secure cookies also send Strict-Transport-Security.
     secure_cookies: bool = False
+    # Where the dashboard is served when a proxy in front rewrites the Host header
+    # (["https://tally.example.com"]): a form posted from elsewhere is refused.
+    allowed_origins: list[str] = []
     session_hours: float = Field(default=12.0, gt=0)
     # Largest upload accepted, in bytes.
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """Printed (repr, str, logs) with the webhook secrets masked."""
+        for name, value in super().__repr_args__():
+            if name == "shopify_secret" and value:
+                yield name, MASK
+            elif name == "tracking_secrets":
+                yield name, dict.fromkeys(value, MASK)
+            else:
+                yield name, value
 
 
 class AlertSettings(BaseModel):
@@ -84,6 +116,11 @@ class Settings(BaseSettings):
     service: ServiceSettings = ServiceSettings()
     alerts: AlertSettings = AlertSettings()
     debug: bool = False
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """Printed (repr, str, logs) with the database password masked."""
+        for name, value in super().__repr_args__():
+            yield name, masked_url(value) if name == "database_url" else value
 
     @property
     def duckdb_path(self) -> Path | None:

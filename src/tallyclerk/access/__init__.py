@@ -7,6 +7,7 @@ filter from it.
 
 from __future__ import annotations
 
+from tallyclerk.access._ownership import check_own_records, foreign_records
 from tallyclerk.access._principal import (
     ROLE_HELP,
     ROLES,
@@ -60,11 +61,13 @@ __all__ = [
     "Token",
     "User",
     "add_user",
+    "check_own_records",
     "check_password",
     "check_token",
     "create_token",
     "disable_user",
     "end_session",
+    "foreign_records",
     "get_user",
     "hash_password",
     "list_tokens",

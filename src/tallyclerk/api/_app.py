@@ -12,7 +12,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 
 from tallyclerk import __version__
 from tallyclerk.api._deps import ServiceState
-from tallyclerk.api._errors import install_error_handlers
+from tallyclerk.api._errors import add_security_headers, install_error_handlers
 from tallyclerk.settings import Settings, get_settings
 from tallyclerk.store import StoreGate
 
@@ -57,28 +57,29 @@ TAGS = [
     {"name": "webhooks", "description": "Inbound webhooks from Shopify and tracking sources."},
 ]
 
-_SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-        "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'"
-    ),
-}
+
+# Libraries that log what they carry at INFO: httpx logs each request's full URL, and the
+# URL of an alert webhook (Slack's, for one) is itself a secret. Kept at WARNING unless a
+# level was set for them on purpose.
+QUIET_LOGGERS = ("httpx",)
+
+
+def _quiet_loggers() -> None:
+    for name in QUIET_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.WARNING)
 
 
 class _SecurityHeaders(BaseHTTPMiddleware):
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        response = await call_next(request)
-        for name, value in _SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
+        return add_security_headers(request, await call_next(request))
 
 
 def create_app(settings: Settings | None = None, *, gate: StoreGate | None = None) -> FastAPI:
     """The service for `settings` (default: the environment's), its store opened through a gate."""
     settings = settings or get_settings()
+    _quiet_loggers()
     gate = gate or StoreGate(settings.database_url, wait=settings.service.store_wait_seconds)
     modules = [importlib.import_module(name) for name in ROUTER_MODULES]
 

@@ -2,7 +2,8 @@
 
 Authentication: an API token (`Authorization: Bearer tc_...`) or the dashboard's session
 cookie. A request carried by the cookie that changes something must also carry the session's
-CSRF token (header `X-CSRF-Token` or form field `csrf_token`).
+CSRF token (header `X-CSRF-Token` or form field `csrf_token`), and when the browser says
+where it comes from (`Origin`, else `Referer`), that must be this site.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 
@@ -66,6 +68,34 @@ async def _form_csrf(request: Request) -> str | None:
     return None
 
 
+def same_origin(request: Request) -> bool:
+    """Whether a browser's request comes from this site.
+
+    The browser's `Origin` (else its `Referer`) must name the host the request was sent to
+    (`Host`, or `X-Forwarded-Host` from a proxy; no page can set either header) or one of
+    `service.allowed_origins`. A request with neither header is left to the CSRF token.
+    """
+    sent = request.headers.get("origin") or request.headers.get("referer")
+    if not sent:
+        return True
+    parts = urlsplit(sent.strip())
+    if sent.strip() == "null" or not parts.scheme or not parts.netloc:
+        return False
+    origin = f"{parts.scheme}://{parts.netloc}".lower()
+    allowed = {o.rstrip("/").lower() for o in service(request).settings.service.allowed_origins}
+    if origin in allowed:
+        return True
+    forwarded = request.headers.get("x-forwarded-host", "").split(",")
+    hosts = {_host(h) for h in (request.headers.get("host", ""), *forwarded)}
+    return _host(parts.netloc) in hosts - {""}
+
+
+def _host(netloc: str) -> str:
+    """A host as compared: lower case, without a default port (a proxy may add one)."""
+    host = netloc.strip().lower()
+    return host.removesuffix(":443").removesuffix(":80")
+
+
 StoreDep = Annotated[Store, Depends(store)]
 
 
@@ -95,6 +125,11 @@ def current_principal(
                 if not secrets.compare_digest(given.encode(), session.csrf_token.encode()):
                     raise AccessError(
                         "the form is out of date (CSRF check failed); reload the page"
+                    )
+                if not same_origin(request):
+                    raise AccessError(
+                        "this request came from another site; use the dashboard itself "
+                        "(behind a proxy, name its address in service.allowed_origins)"
                     )
             request.state.csrf_token = session.csrf_token
             return session.principal

@@ -1,7 +1,10 @@
-"""Errors as JSON with a plain message, never a stack trace.
+"""Errors as JSON with a plain message, never a stack trace; the headers every answer gets.
 
 Every error body reads `{"error": {"status": 404, "message": "...", "details": [...]}}`. A
 page of the dashboard gets an HTML page instead, rendered by the dashboard's own hook.
+
+`add_security_headers` is applied to every answer by the app's middleware, and here to an
+unexpected failure's answer, which is made outside the middleware.
 """
 
 from __future__ import annotations
@@ -18,12 +21,43 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tallyclerk.access import AccessError
 from tallyclerk.errors import InputError, TallyclerkError
-from tallyclerk.store import StoreBusyError
+from tallyclerk.store import StoreBusyError, StoreUnavailableError
 
 log = logging.getLogger("tallyclerk.api")
 
 HtmlErrorHook = Callable[[Request, int, str], Response | None]
 API_PREFIXES = ("/api/", "/webhooks/", "/openapi.json", "/docs")
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'"
+    ),
+    "Permissions-Policy": (
+        "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
+    ),
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+# Sent when the dashboard's cookies are Secure, i.e. it is served over HTTPS.
+HSTS = "max-age=31536000"
+# Static files may be kept by a browser; everything else may carry data and is not.
+CACHEABLE_PREFIX = "/static/"
+
+
+def add_security_headers(request: Request, response: Response) -> Response:
+    """Add the security headers to an answer (those it set itself are kept)."""
+    headers = response.headers
+    for name, value in SECURITY_HEADERS.items():
+        headers.setdefault(name, value)
+    if not request.url.path.startswith(CACHEABLE_PREFIX):
+        headers.setdefault("Cache-Control", "no-store")
+    state = getattr(request.app.state, "tc", None)
+    if state is not None and state.settings.service.secure_cookies:
+        headers.setdefault("Strict-Transport-Security", HSTS)
+    return response
 
 
 def error_body(status: int, message: str, details: list[Any] | None = None) -> dict[str, Any]:
@@ -52,6 +86,8 @@ def _respond(
     if hook is not None and _wants_html(request):
         page = hook(request, status, message)
         if page is not None:
+            if headers:
+                page.headers.update(headers)
             return page
     return JSONResponse(error_body(status, message, details), status_code=status, headers=headers)
 
@@ -74,6 +110,17 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StoreBusyError)
     async def _busy(request: Request, exc: StoreBusyError) -> Response:
         return _respond(request, 503, str(exc), headers={"Retry-After": "5"})
+
+    @app.exception_handler(StoreUnavailableError)
+    async def _unavailable(request: Request, exc: StoreUnavailableError) -> Response:
+        # The database's address stays in the log: the answer only says what to do.
+        log.warning("%s %s: %s", request.method, request.url.path, exc)
+        return _respond(
+            request,
+            503,
+            "the database cannot be reached right now; try again in a moment",
+            headers={"Retry-After": "5"},
+        )
 
     @app.exception_handler(InputError)
     async def _input(request: Request, exc: InputError) -> Response:
@@ -101,8 +148,9 @@ def install_error_handlers(app: FastAPI) -> None:
         log.error(
             "internal error %s on %s %s", reference, request.method, request.url.path, exc_info=exc
         )
-        return _respond(
+        answer = _respond(
             request,
             500,
             f"internal error (reference {reference}); the details are in the server log",
         )
+        return add_security_headers(request, answer)

@@ -1,9 +1,10 @@
 """Logging in and out of the dashboard, and errors shown as pages.
 
 A login is throttled per user name and per client address; a success starts a new session
-(a fresh id, so a planted cookie is worthless) in an HttpOnly, SameSite=Lax cookie. The login
-form itself carries a token that must match a short-lived cookie, so another site cannot log
-a visitor in under its own account.
+(a fresh id, so a planted cookie is worthless) in an HttpOnly, SameSite=Lax cookie and ends
+the one the browser held. The login form itself carries a token that must match a
+short-lived cookie, and is refused when the browser says it was posted from another site,
+so another site cannot log a visitor in under its own account.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tallyclerk.access import check_password, end_session, load_session, start_session
 from tallyclerk.api import SESSION_COOKIE, PrincipalDep, StoreDep, service
+from tallyclerk.api._deps import same_origin
 from tallyclerk.web._common import is_htmx, local_path, query, render
 
 router = APIRouter(include_in_schema=False)
@@ -105,7 +107,12 @@ def login(
     """Check the password (throttled), start a new session, go where the user was heading."""
     target = local_path(next)
     expected = request.cookies.get(LOGIN_COOKIE, "")
-    if not expected or not secrets.compare_digest(login_token.encode(), expected.encode()):
+    forged = not same_origin(request)
+    if (
+        forged
+        or not expected
+        or not secrets.compare_digest(login_token.encode(), expected.encode())
+    ):
         return _login_form(
             request,
             next_url=target,
