@@ -15,7 +15,7 @@ The key is the secret in the environment variable named by the channel's `secret
 signature header when the channel has none). The timestamp is part of what is signed, so a
 receiver that checks the signature and refuses timestamps older than a few minutes also
 refuses a recorded request played again: `verify_webhook_signature(body, secret, timestamp,
-signature, max_age_seconds=300)` does both.
+signature)` does both (5 minutes by default).
 
 A failed delivery raises `ChannelError` with a plain message; secrets (the password, the
 HMAC key, the path and query of a webhook URL, which for Slack is itself the secret) never
@@ -89,14 +89,15 @@ def verify_webhook_signature(
     timestamp: str | None,
     signature: str | None,
     *,
-    max_age_seconds: float | None = None,
+    max_age_seconds: float | None = 300.0,
     now: float | None = None,
 ) -> bool:
     """Whether a received webhook was signed with `secret` (for receivers, and the tests).
 
-    `signature` is the header's value (`sha256=<hex>`; the bare hex is accepted too). With
-    `max_age_seconds`, a timestamp further than that from `now` (Unix seconds, default the
-    current time) is refused as well, which stops a recorded request from being replayed.
+    `signature` is the header's value (`sha256=<hex>`; the bare hex is accepted too). A
+    timestamp further than `max_age_seconds` (5 minutes) from `now` (Unix seconds, default the
+    current time) is refused as well, which stops a recorded request from being replayed;
+    `max_age_seconds=None` checks the key only.
     """
     if not timestamp or not signature or not timestamp.isdigit():
         return False
