@@ -219,13 +219,15 @@ def send_concurrently(
     return Timing(len(requests), seconds, latencies, counted)
 
 
-def order_bodies(count: int) -> list[bytes]:
-    """Distinct Shopify orders/create bodies: three lines each, a day's spread of times."""
+def order_bodies(count: int, first: int = 0) -> list[bytes]:
+    """Distinct Shopify orders/create bodies: three lines each, a day's spread of times.
+
+    The orders are numbered from `first` (their ids are 7,000,000,000 plus the number)."""
     from tallyclerk.connectors.shopify import order_payload
 
     start = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
     bodies = []
-    for n in range(count):
+    for n in range(first, first + count):
         lines = [
             (f"SKU-{(n * 7 + k) % 500:04d}", 1 + (n + k) % 3, Decimal("12.50")) for k in (1, 2, 3)
         ]
@@ -449,17 +451,6 @@ def build_dashboard_store(work: Path, orders: int, seed: int = 7) -> BuiltStore:
     and records the twelve months, then adds an admin and a provider user. A store built
     before in `work` (its marker file written last) is reused as it is.
     """
-    import sqlalchemy as sa
-
-    from tallyclerk.access import add_user
-    from tallyclerk.contracts import load_contract
-    from tallyclerk.contracts._repository import add_contract
-    from tallyclerk.ingest import ingest_paths
-    from tallyclerk.settings import Settings
-    from tallyclerk.sla import evaluate_periods
-    from tallyclerk.store import open_store
-    from tallyclerk.store.schema import providers
-
     db = work / f"dashboard-{orders}-{seed}.duckdb"
     marker = work / f"dashboard-{orders}-{seed}.json"
     url = f"duckdb:///{db}"
@@ -471,8 +462,38 @@ def build_dashboard_store(work: Path, orders: int, seed: int = 7) -> BuiltStore:
     data, simulate_seconds = _simulated(work, orders, seed)
     for leftover in (db, Path(f"{db}.wal")):
         leftover.unlink(missing_ok=True)
-    settings = Settings(database_url=url)
     print(f"ingesting {data} into {db} ...", flush=True)
+    provider_id, figures = fill_store(url, data)
+    build = {
+        "built": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "orders": orders,
+        "seed": seed,
+        "provider_id": provider_id,
+        "simulate_seconds": simulate_seconds,
+        **figures,
+    }
+    marker.write_text(json.dumps(build, indent=2), encoding="utf-8")
+    return BuiltStore(url, db, provider_id, build, reused=False)
+
+
+def fill_store(
+    url: str, data: Path, months: Sequence[date] | None = None
+) -> tuple[str, dict[str, Any]]:
+    """Ingest simulated files into the store at `url` (contracts first), evaluate and record
+    the twelve months (or `months`), add an admin and a provider user: the first provider and
+    the figures (seconds of ingest and evaluate, records, quarantined, provider-months)."""
+    import sqlalchemy as sa
+
+    from tallyclerk.access import add_user
+    from tallyclerk.contracts import load_contract
+    from tallyclerk.contracts._repository import add_contract
+    from tallyclerk.ingest import ingest_paths
+    from tallyclerk.settings import Settings
+    from tallyclerk.sla import evaluate_periods
+    from tallyclerk.store import open_store
+    from tallyclerk.store.schema import providers
+
+    settings = Settings(database_url=url)
     started = time.perf_counter()
     store = open_store(settings)
     try:
@@ -486,7 +507,9 @@ def build_dashboard_store(work: Path, orders: int, seed: int = 7) -> BuiltStore:
             raise SystemExit("ingesting the simulation failed: " + "; ".join(failed))
         print(f"  done in {ingest_seconds:.0f} s; evaluating the year ...", flush=True)
         started = time.perf_counter()
-        reports = evaluate_periods(store, YEAR, as_of=DASHBOARD_AS_OF, settings=settings)
+        reports = evaluate_periods(
+            store, list(months or YEAR), as_of=DASHBOARD_AS_OF, settings=settings
+        )
         evaluate_seconds = time.perf_counter() - started
         print(f"  done in {evaluate_seconds:.0f} s", flush=True)
         with store.begin() as connection:
@@ -503,20 +526,13 @@ def build_dashboard_store(work: Path, orders: int, seed: int = 7) -> BuiltStore:
             add_user(connection, PROVIDER_USER, "provider", provider_id=provider_id)
     finally:
         store.close()
-    build = {
-        "built": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-        "orders": orders,
-        "seed": seed,
-        "provider_id": provider_id,
-        "simulate_seconds": simulate_seconds,
+    return provider_id, {
         "ingest_seconds": ingest_seconds,
         "evaluate_seconds": evaluate_seconds,
         "records": sum(b.records for b in run.batches),
         "quarantined": sum(b.quarantined for b in run.batches),
         "evaluations": sum(len(r.providers) for r in reports),
     }
-    marker.write_text(json.dumps(build, indent=2), encoding="utf-8")
-    return BuiltStore(url, db, provider_id, build, reused=False)
 
 
 def store_contents(path: Path) -> tuple[dict[str, int], list[str]]:

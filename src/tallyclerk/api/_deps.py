@@ -9,11 +9,12 @@ where it comes from (`Origin`, else `Referer`), that must be this site.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import Depends, Request
 
 from tallyclerk.access import (
@@ -51,10 +52,25 @@ def service(request: Request) -> ServiceState:
     return state
 
 
-def store(request: Request) -> Iterator[Store]:
+# Threads waiting for the embedded store's turn have a limiter of their own. Taken from the
+# shared pool (40 threads), forty waiters would leave the request that holds the store no
+# thread to finish with, and every request would wait until it timed out.
+_STORE_WAITERS = CapacityLimiter(1000)
+
+
+async def store(request: Request) -> AsyncIterator[Store]:
     """The store for this request: opened for it alone on DuckDB, pooled on PostgreSQL."""
-    with service(request).gate.store() as opened:
+    held = service(request).gate.store()
+    opened = await to_thread.run_sync(held.__enter__, limiter=_STORE_WAITERS)
+    try:
         yield opened
+    except BaseException as exc:
+        if not await to_thread.run_sync(
+            held.__exit__, type(exc), exc, exc.__traceback__, limiter=_STORE_WAITERS
+        ):
+            raise
+    else:
+        await to_thread.run_sync(held.__exit__, None, None, None, limiter=_STORE_WAITERS)
 
 
 async def _form_csrf(request: Request) -> str | None:
