@@ -398,3 +398,65 @@ def test_the_openapi_document_has_examples(client: TestClient) -> None:
     assert body["example"]["records"]
     assert json.dumps(body["schema"]).count("records") >= 1
     assert records["tags"] == ["ingestion"]
+
+
+def test_a_provider_users_batches_and_quarantine_are_its_own(
+    app: FastAPI, client: TestClient, tokens: Tokens
+) -> None:
+    good = {
+        "facility_id": "LAX1",
+        "as_of": "2026-03-01T00:00:00Z",
+        "sku": "S-1",
+        "on_hand": 5,
+        "available": 5,
+        "damaged": 0,
+    }
+    records = client.post(
+        "/api/v1/ingest/inventory_snapshots",
+        json={"records": [good, {**good, "sku": "S-2", "on_hand": "many"}]},
+        headers=auth(tokens.westcoast),
+    )
+    assert records.status_code == 200
+    assert (records.json()["stored"], records.json()["quarantined"]) == (1, 1)
+    snapshots = (
+        "provider_id,facility_id,as_of,sku,on_hand,available,damaged\n"
+        "westcoast,LAX1,2026-03-02T00:00:00Z,S-1,6,6,0\n"
+        "westcoast,LAX1,not a date,S-3,1,1,0\n"
+    )
+    upload = client.post(
+        "/api/v1/uploads",
+        files=[("files", ("inventory_snapshots.csv", snapshots.encode()))],
+        headers=auth(tokens.westcoast),
+    )
+    assert upload.status_code == 200
+    # The brand's own batch (an admin's JSON records) stays the brand's.
+    brand = client.post(
+        "/api/v1/ingest/inventory_snapshots",
+        json={"records": [{**good, "provider_id": "westcoast", "on_hand": "x"}]},
+        headers=auth(tokens.admin),
+    )
+    assert brand.status_code == 200
+    mine = {records.json()["batch_id"], upload.json()["files"][0]["batch_id"]}
+
+    def seen(path: str, token: str) -> dict[str, Any]:
+        response = client.get(path, headers=auth(token))
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    batches = seen("/api/v1/batches", tokens.westcoast)
+    assert {b["batch_id"] for b in batches["items"]} == mine
+    assert batches["total"] == 2
+    assert {b["provider_id"] for b in batches["items"]} == {"westcoast"}
+    held = seen("/api/v1/quarantine", tokens.westcoast)
+    assert held["total"] == 2
+    assert {q["batch_id"] for q in held["items"]} == mine
+    assert seen("/api/v1/quarantine", tokens.admin)["total"] == 3
+    # A replay of the provider's batch is the provider's too.
+    replayed = client.post(
+        f"/api/v1/batches/{records.json()['batch_id']}/replay", headers=auth(tokens.admin)
+    )
+    assert replayed.status_code == 200, replayed.text
+    again = seen("/api/v1/batches", tokens.westcoast)
+    assert replayed.json()["batch_id"] in {b["batch_id"] for b in again["items"]}
+    assert seen("/api/v1/quarantine", tokens.westcoast)["total"] == 2

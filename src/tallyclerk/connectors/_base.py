@@ -14,9 +14,11 @@ record number, with a label a person can find in the file ("segment 14 (W12)").
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -24,10 +26,54 @@ from tallyclerk.domain import KINDS, KINDS_BY_NAME
 
 Row = dict[str, str | None]
 _KIND_ORDER = {k.name: i for i, k in enumerate(KINDS)}
+# What no store keeps as text: PostgreSQL refuses NUL, UTF-8 has no unpaired surrogates.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """The text with every NUL character and unpaired surrogate replaced by U+FFFD."""
+    return _UNSTORABLE.sub("\ufffd", text)
+
+
+def unstorable(text: str) -> str | None:
+    """Why a value cannot be stored as text (a NUL, an unpaired surrogate), or None."""
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return None
+    if found.group() == "\x00":
+        return "holds a NUL character (U+0000), which cannot be stored as text"
+    return f"holds an unpaired surrogate (\\u{ord(found.group()):04x}), which is not valid Unicode"
+
+
+def exact_number(text: str) -> Decimal:
+    """A JSON number as an exact Decimal (for `json.loads(parse_float=...)`); ValueError for
+    one beyond what a Decimal holds (an exponent of twenty digits)."""
+    try:
+        return Decimal(text)
+    except ArithmeticError:
+        shown = text if len(text) <= 30 else text[:30] + "..."
+        raise ValueError(f"the number {shown} is out of range") from None
 
 
 class ConnectorError(Exception):
     """The payload as a whole cannot be read (not this format, broken envelope): says why."""
+
+    def __init__(self, message: str) -> None:
+        # The message is kept as a failed batch's message: it must be storable text.
+        super().__init__(storable(str(message)))
+
+
+class _Texts(list[str]):
+    """A list of texts that keeps each one storable (see `storable`)."""
+
+    def __init__(self, items: Iterable[str] = ()) -> None:
+        super().__init__(storable(item) for item in items)
+
+    def append(self, item: str) -> None:
+        super().append(storable(item))
+
+    def extend(self, items: Iterable[str]) -> None:
+        super().extend(storable(item) for item in items)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,24 +124,48 @@ class Parsed:
     positions: dict[str, list[Position]] = field(default_factory=dict)
     rejects: list[ConnectorReject] = field(default_factory=list)
     outbound: list[Outbound] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=_Texts)
     # What the payload was, for the batch report: "945 x2, 846", "orders/create webhook".
     summary: str = ""
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Notes and the summary end up in the batch's message: kept storable.
+        if name == "summary" and isinstance(value, str):
+            value = storable(value)
+        elif name == "notes" and not isinstance(value, _Texts):
+            value = _Texts(value)
+        super().__setattr__(name, value)
+
     def add(self, kind: str, row: Mapping[str, str | None], position: Position) -> None:
-        """Add one record of a canonical kind (unknown columns are a programming error)."""
+        """Add one record of a canonical kind (unknown columns are a programming error).
+
+        A value that no store keeps as text (a NUL character, an unpaired surrogate) sends
+        the record to quarantine instead, with the column and the reason.
+        """
         spec = KINDS_BY_NAME[kind]
         unknown = set(row) - set(spec.column_names)
         if unknown:
             raise ValueError(f"{kind} has no column(s) {', '.join(sorted(unknown))}")
+        for name, value in row.items():
+            problem = unstorable(value) if isinstance(value, str) else None
+            if problem is not None:
+                self.reject(kind, position, f"{name} {problem}", dict(row))
+                return
         self.rows.setdefault(kind, []).append(dict(row))
-        self.positions.setdefault(kind, []).append(position)
+        self.positions.setdefault(kind, []).append(_storable_position(position))
 
     def reject(self, kind: str | None, position: Position, reason: str, record: Any = None) -> None:
         """Refuse one record: it goes to quarantine with its position and the reason."""
         if record is not None and not isinstance(record, str):
             record = json.dumps(record, default=str)[:4000]
-        self.rejects.append(ConnectorReject(kind, position, reason, record))
+        self.rejects.append(
+            ConnectorReject(
+                kind,
+                _storable_position(position),
+                storable(reason),
+                None if record is None else storable(record),
+            )
+        )
 
     def kinds(self) -> list[str]:
         """The kinds with records, parents before their lines."""
@@ -122,6 +192,11 @@ class Parsed:
         self.rejects.extend(other.rejects)
         self.outbound.extend(other.outbound)
         self.notes.extend(other.notes)
+
+
+def _storable_position(position: Position) -> Position:
+    label = storable(position.label)
+    return position if label == position.label else Position(position.number, label)
 
 
 @dataclass(frozen=True)

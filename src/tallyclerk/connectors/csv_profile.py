@@ -48,7 +48,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from tallyclerk.connectors._base import ConnectorError
+from tallyclerk.connectors._base import ConnectorError, unstorable
 from tallyclerk.domain import KINDS_BY_NAME, ColumnType, Kind
 
 __all__ = [
@@ -1013,6 +1013,8 @@ class Export(NamedTuple):
 
 
 def _decode(data: bytes, encoding: str | None, source: str) -> str:
+    if encoding is None and data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"  # as its byte-order mark says
     if encoding is not None:
         try:
             return data.decode(encoding)
@@ -1075,6 +1077,11 @@ def read_export(data: bytes, profile: CsvProfile, source: str = "<export>") -> E
         if not any(cell.strip() for cell in row):
             continue
         line = start + profile.skip_rows
+        held = next((why for cell in row if (why := unstorable(cell)) is not None), None)
+        if held is not None:
+            raw = json.dumps({"raw": profile.delimiter.join(row)[:2000]})
+            rejects.append(ProfileReject(line, None, f"the row {held}", raw))
+            continue
         if len(row) != width:
             raw = json.dumps({"raw": profile.delimiter.join(row)[:2000]}, ensure_ascii=False)
             rejects.append(

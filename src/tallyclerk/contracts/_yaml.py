@@ -102,6 +102,8 @@ def read_yaml(text: str) -> tuple[Node | None, object]:
     try:
         loader = _ContractLoader(text)
         node = loader.get_single_node()
+        if node is not None:
+            _check_size(node)
         data = None if node is None else loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -126,6 +128,41 @@ def read_yaml(text: str) -> tuple[Node | None, object]:
         if loader is not None:
             loader.dispose()
     return node, data
+
+
+# Values a document may hold once its aliases are expanded: a few small aliases can otherwise
+# stand for billions of values ("billion laughs"), which validation would walk one by one.
+MAX_VALUES = 200_000
+
+
+def _check_size(root: Node) -> None:
+    """Refuse a document whose aliases expand it beyond MAX_VALUES values, or into itself."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        children: list[Node] = []
+        if isinstance(node, MappingNode):
+            children = [part for pair in node.value for part in pair]
+        elif isinstance(node, SequenceNode):
+            children = list(node.value)
+        if done:
+            active.discard(id(node))
+            sizes[id(node)] = 1 + sum(sizes.get(id(c), 1) for c in children)
+            if sizes[id(node)] > MAX_VALUES:
+                raise YamlReadError(
+                    _line(node),
+                    f"invalid YAML: its aliases expand it to more than {MAX_VALUES:,} values",
+                )
+            continue
+        if id(node) in sizes:
+            continue
+        if id(node) in active:
+            raise YamlReadError(_line(node), "invalid YAML: an alias refers to the node it is in")
+        active.add(id(node))
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in sizes)
 
 
 @dataclass(frozen=True)

@@ -26,16 +26,19 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Send
 from starlette.types import Scope as AsgiScope
 
-from tallyclerk.access import AccessError, NotFoundError, Scope
+from tallyclerk import connectors
+from tallyclerk.access import AccessError, NotFoundError, Scope, check_own_records
 from tallyclerk.api._deps import ScopeDep, ServiceState, StoreDep, service
 from tallyclerk.api._errors import error_body
-from tallyclerk.connectors import ConnectorError
+from tallyclerk.connectors import ConnectorError, ParseOptions
+from tallyclerk.connectors._base import exact_number
 from tallyclerk.domain import KINDS_BY_NAME, Kind
 from tallyclerk.errors import InputError
 from tallyclerk.ingest import (
     BatchReport,
     DocumentReport,
     IngestRequest,
+    SourceOptions,
     ingest_sources,
     list_quarantine,
     plan,
@@ -65,6 +68,7 @@ _LIMITED_PATHS = ("/api/v1/uploads", "/api/v1/ingest/")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]")
 _PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _REJECTS_LISTED = 1000
+_EXPONENT = 100  # decimal exponents a JSON number of the records may have
 
 
 class Rejected(BaseModel):
@@ -326,8 +330,43 @@ def _foreign_provider(path: Path, kind: Kind, own: str) -> str | None:
     return None
 
 
+def _connector_rows(
+    path: Path, options: SourceOptions, settings: Settings
+) -> dict[str, list[dict[str, str | None]]]:
+    """The canonical records a connector reads from a file (nothing is stored)."""
+    try:
+        parsed = connectors.get(options.connector).parse(
+            path.read_bytes(),
+            ParseOptions(
+                provider_id=options.provider_id,
+                profile=Path(options.profile) if options.profile else None,
+                source=path.name,
+                brand_timezone=settings.brand.timezone,
+            ),
+        )
+    except ConnectorError:
+        return {}  # the file cannot be read: ingestion records it as a failed batch
+    return {kind: [dict(row) for row in rows] for kind, rows in parsed.rows.items()}
+
+
+def _file_rows(path: Path, kind: Kind) -> list[dict[str, Any]]:
+    """The records of a canonical file as text (nothing is stored)."""
+    source = str(path)
+    try:
+        chunks = read_csv(path, kind, source) if file_format(path) == "csv" else None
+        if chunks is None:
+            chunks = read_jsonl(path, kind, source)
+        return [row for chunk in chunks for row in chunk.table.to_pylist()]
+    except InputError:
+        return []  # the file cannot be read: ingestion records it as a failed batch
+
+
 def _check_provider_files(
-    paths: Sequence[Path], request: IngestRequest, settings: Settings, own: str
+    opened: Store,
+    paths: Sequence[Path],
+    request: IngestRequest,
+    settings: Settings,
+    own: str,
 ) -> None:
     """A provider user sends only its own 3PL data (see the module docstring)."""
     from tallyclerk.connectors.csv_profile import load_csv_profile
@@ -341,6 +380,9 @@ def _check_provider_files(
                     "provider user may send X12, tracking JSON, canonical files and CSV "
                     "exports of its own records"
                 )
+            with opened.connect() as connection:
+                for kind, rows in _connector_rows(item.path, item.options, settings).items():
+                    check_own_records(connection, own, kind, rows)
             continue
         assert item.kind is not None
         _provider_kind(item.kind.name)
@@ -358,6 +400,8 @@ def _check_provider_files(
         foreign = _foreign_provider(item.path, item.kind, own)
         if foreign is not None:
             raise NotFoundError(f"no provider {foreign!r}")
+        with opened.connect() as connection:
+            check_own_records(connection, own, item.kind.name, _file_rows(item.path, item.kind))
 
 
 def _acknowledgments(details: Any) -> list[Acknowledgment]:
@@ -405,6 +449,7 @@ def _hide_paths(text: str | None, folder: str) -> str | None:
     if text is None:
         return None
     text = re.sub(re.escape(folder) + r"/\d+/", "", text)
+    text = text.replace("give a --profile", "name a profile")
     for flag, field in (("--format", "format"), ("--profile", "profile"), ("--kind", "kind")):
         text = text.replace(flag, f"the {field} field")
     return text
@@ -432,7 +477,7 @@ def _ingest_upload(
             names[str(target.resolve())] = name
         try:
             if own_provider is not None:
-                _check_provider_files(paths, request, settings, own_provider)
+                _check_provider_files(opened, paths, request, settings, own_provider)
             run = ingest_sources(opened, paths, request, settings=settings)
         except InputError as exc:
             raise InputError(_hide_paths(str(exc), str(folder)) or "") from exc
@@ -498,6 +543,7 @@ def upload_files(
         fmt=fmt or None,
         provider_id=chosen,
         profile=_profile_path(profile, settings),
+        owner=own,
     )
     return _ingest_upload(opened, settings, files, ingest_request, own)
 
@@ -509,6 +555,18 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
+def _number(text: str) -> Decimal:
+    """A JSON number as an exact Decimal, within what a canonical column can hold.
+
+    Far beyond it (1e999999) the number is refused here: written out in full it would not
+    fit in memory.
+    """
+    value = exact_number(text)
+    if value.is_finite() and not -_EXPONENT <= value.adjusted() <= _EXPONENT:
+        raise ValueError(f"the number {text[:30]} is out of range")
+    return value
+
+
 def _records_body(raw: bytes) -> tuple[list[Any], str | None]:
     """The records and provider of a JSON body; money stays exact (decimals, never floats)."""
 
@@ -518,7 +576,7 @@ def _records_body(raw: bytes) -> tuple[list[Any], str | None]:
         )
 
     try:
-        doc = json.loads(raw, parse_float=Decimal, parse_int=str, parse_constant=_reject_constant)
+        doc = json.loads(raw, parse_float=_number, parse_int=str, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
         raise invalid("", f"the body is not valid JSON ({exc})") from exc
     if not isinstance(doc, dict):
@@ -551,8 +609,16 @@ def _land_records(
                 named = keys.get("provider_id")
                 if named not in (None, "", own):
                     raise NotFoundError(f"no provider {named!r}")
+        with opened.connect() as connection:
+            check_own_records(connection, own, kind, [r for r in records if isinstance(r, dict)])
     report = ingest_records(
-        opened, kind, records, provider_id=provider_id, origin=f"api/{user_id}", settings=settings
+        opened,
+        kind,
+        records,
+        provider_id=provider_id,
+        origin=f"api/{user_id}",
+        settings=settings,
+        owner=own,
     )
     with opened.connect() as connection:
         held = list_quarantine(

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-from decimal import Decimal
 from typing import Any
 
-from tallyclerk.connectors._base import ConnectorError, Position
+from tallyclerk.connectors._base import ConnectorError, Position, exact_number
 from tallyclerk.connectors.shopify._map import Mapper, Where, order_label
 from tallyclerk.connectors.shopify._values import record, show
 
@@ -40,13 +39,15 @@ def _no_constant(name: str) -> Any:
 
 def loads(text: str) -> Any:
     """JSON with exact decimals (never floats); NaN and Infinity refused."""
-    return json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
+    return json.loads(text, parse_float=exact_number, parse_constant=_no_constant)
 
 
 def decode(data: bytes, source: str) -> str:
     """The payload as text (UTF-8, a byte-order mark dropped)."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    if data.startswith(b"\x1f\x8b"):  # refused by name, never decompressed
+        raise ConnectorError(f"{source}: the payload is gzip-compressed; send it uncompressed")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

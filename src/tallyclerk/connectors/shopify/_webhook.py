@@ -46,8 +46,10 @@ def parse_webhook(body: bytes, topic: str, options: ParseOptions | None = None) 
     text = decode(body, source)
     try:
         doc = loads(text)
-    except (ValueError, RecursionError):
+    except ValueError:
         raise ConnectorError(f"{source}: the body is not valid JSON") from None
+    except RecursionError:
+        raise ConnectorError(f"{source}: the body is not valid JSON (nested too deeply)") from None
     wrapper = "order" if name in ORDER_TOPICS else "fulfillment"
     if isinstance(doc, dict) and isinstance(doc.get(wrapper), dict):
         doc = doc[wrapper]

@@ -56,10 +56,17 @@ def record_text(value: object) -> str | None:
         return None
 
 
+# The first bytes of gzip data: refused by name, never decompressed (a small body can hold a
+# huge one).
+GZIP_MAGIC = b"\x1f\x8b"
+
+
 def load_json(data: bytes, source: str, what: str) -> Any:
     """The payload as JSON, or a ConnectorError that names the file and the problem."""
     if not data.strip():
         raise ConnectorError(f"{source}: the payload is empty, not {what}")
+    if data.startswith(GZIP_MAGIC):
+        raise ConnectorError(f"{source}: the payload is gzip-compressed; send it uncompressed")
     try:
         return json.loads(data)
     except RecursionError:

@@ -49,6 +49,7 @@ from typing import Any, Final
 from tallyclerk.connectors._base import ConnectorError, Parsed, ParseOptions, Position
 from tallyclerk.connectors.tracking._common import (
     ABSENT,
+    GZIP_MAGIC,
     Absent,
     EventSink,
     RefusedError,
@@ -260,6 +261,8 @@ def _documents(data: bytes, source: str) -> tuple[list[tuple[object, int | None]
     """The documents of the payload with their line numbers, and whether it is JSON Lines."""
     if not data.strip():
         raise ConnectorError(f"{source}: the payload is empty, not tracking JSON")
+    if data.startswith(GZIP_MAGIC):
+        raise ConnectorError(f"{source}: the payload is gzip-compressed; send it uncompressed")
     try:
         return [(json.loads(data), None)], False
     except RecursionError:

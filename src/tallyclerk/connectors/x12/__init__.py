@@ -56,7 +56,13 @@ class X12Connector:
             raise ConnectorError(
                 f"{options.source}: an X12 file needs --provider ID (the 3PL that sent it)"
             )
-        document = read(data, options.source)
+        try:
+            document = read(data, options.source)
+        except ConnectorError as exc:
+            # A broken ISA is told by its segment: the message names the file as well.
+            if str(exc).startswith(f"{options.source}: "):
+                raise
+            raise ConnectorError(f"{options.source}: {exc}") from None
         parsed = Parsed()
         counter = itertools.count(1)
         next_control: Callable[[], int] = options.next_control or (lambda: next(counter))

@@ -84,6 +84,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationErr
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from tallyclerk.connectors._base import ConnectorError
+from tallyclerk.connectors.csv_profile import _check_size as check_size
 from tallyclerk.domain import ReturnReason
 
 _NULL = "tag:yaml.org,2002:null"
@@ -477,19 +478,29 @@ def load_profile(path: Path) -> X12Profile:
 
 def parse_profile(text: str, source: str = "<profile>") -> X12Profile:
     """Check the YAML text of an X12 profile; ConnectorError naming source, line and key."""
-    loader = _TextLoader(text)
+    loader: _TextLoader | None = None
     try:
+        loader = _TextLoader(text)  # refuses characters YAML does not allow, such as NUL
         root = loader.get_single_node()
+        if root is not None:
+            check_size(root, source)  # aliases that would expand into billions of values
         data = None if root is None else loader.construct_document(root)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = "" if mark is None else f", line {mark.line + 1}"
         problem = ", ".join(p for p in (exc.context, exc.problem) if p) or "cannot be parsed"
         raise ConnectorError(f"{source}{where}: invalid YAML: {problem}") from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1])
+        raise ConnectorError(
+            f"{source}, line {line}: invalid YAML: the character U+{code:04X} is not allowed"
+        ) from None
     except (yaml.YAMLError, RecursionError) as exc:
         raise ConnectorError(f"{source}: invalid YAML: {exc}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if root is None or data is None:
         raise ConnectorError(f"{source}: the profile is empty (it needs at least format: x12)")
     if not isinstance(data, dict):
