@@ -48,6 +48,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from tallyclerk._yamlguard import expansion_problem
 from tallyclerk.connectors._base import ConnectorError, unstorable
 from tallyclerk.domain import KINDS_BY_NAME, ColumnType, Kind
 
@@ -81,7 +82,6 @@ _TO_KG = {
 _CURRENCY_SYMBOLS = "$€£¥"
 _SPACES = " \u00a0\u202f\u2009"
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
-_MAX_NODES = 200_000
 _SHOWN = 60
 # A moment whose every field differs from strptime's defaults (1900-01-01 00:00:00), to
 # check that a format round-trips and to show an example of it in messages.
@@ -385,29 +385,13 @@ def _read_yaml(text: str, source: str) -> tuple[Node | None, object]:
 
 def _check_size(root: Node, source: str) -> None:
     """Refuse documents whose aliases expand into a huge (or endless) structure."""
-    sizes: dict[int, int] = {}
-    active: set[int] = set()
-    stack: list[tuple[Node, bool]] = [(root, False)]
-    while stack:
-        node, done = stack.pop()
-        children: list[Node] = []
-        if isinstance(node, MappingNode):
-            children = [part for pair in node.value for part in pair]
-        elif isinstance(node, SequenceNode):
-            children = list(node.value)
-        if done:
-            active.discard(id(node))
-            sizes[id(node)] = 1 + sum(sizes.get(id(c), 1) for c in children)
-            if sizes[id(node)] > _MAX_NODES:
-                raise _fail(source, [_Issue(None, "", "the profile is too large")])
-            continue
-        if id(node) in sizes:
-            continue
-        if id(node) in active:
-            raise _fail(source, [_Issue(None, "", "the profile refers to itself (an alias loop)")])
-        active.add(id(node))
-        stack.append((node, True))
-        stack.extend((c, False) for c in children if id(c) not in sizes)
+    found = expansion_problem(root)
+    if found is not None:
+        loop = "refers to the node" in found[1]
+        message = (
+            "the profile refers to itself (an alias loop)" if loop else "the profile is too large"
+        )
+        raise _fail(source, [_Issue(None, "", message)])
 
 
 def _line(node: Node) -> int:

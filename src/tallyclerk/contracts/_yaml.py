@@ -12,6 +12,8 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from tallyclerk._yamlguard import expansion_problem
+
 _BOOL = "tag:yaml.org,2002:bool"
 _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"
@@ -130,39 +132,12 @@ def read_yaml(text: str) -> tuple[Node | None, object]:
     return node, data
 
 
-# Values a document may hold once its aliases are expanded: a few small aliases can otherwise
-# stand for billions of values ("billion laughs"), which validation would walk one by one.
-MAX_VALUES = 200_000
-
-
 def _check_size(root: Node) -> None:
-    """Refuse a document whose aliases expand it beyond MAX_VALUES values, or into itself."""
-    sizes: dict[int, int] = {}
-    active: set[int] = set()
-    stack: list[tuple[Node, bool]] = [(root, False)]
-    while stack:
-        node, done = stack.pop()
-        children: list[Node] = []
-        if isinstance(node, MappingNode):
-            children = [part for pair in node.value for part in pair]
-        elif isinstance(node, SequenceNode):
-            children = list(node.value)
-        if done:
-            active.discard(id(node))
-            sizes[id(node)] = 1 + sum(sizes.get(id(c), 1) for c in children)
-            if sizes[id(node)] > MAX_VALUES:
-                raise YamlReadError(
-                    _line(node),
-                    f"invalid YAML: its aliases expand it to more than {MAX_VALUES:,} values",
-                )
-            continue
-        if id(node) in sizes:
-            continue
-        if id(node) in active:
-            raise YamlReadError(_line(node), "invalid YAML: an alias refers to the node it is in")
-        active.add(id(node))
-        stack.append((node, True))
-        stack.extend((c, False) for c in children if id(c) not in sizes)
+    """Refuse a document whose aliases expand it beyond 200,000 values, or into itself."""
+    found = expansion_problem(root)
+    if found is not None:
+        node, why = found
+        raise YamlReadError(_line(node), f"invalid YAML: {why}")
 
 
 @dataclass(frozen=True)
