@@ -83,8 +83,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, field_validator
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from tallyclerk._yamlguard import expansion_problem
 from tallyclerk.connectors._base import ConnectorError
-from tallyclerk.connectors.csv_profile import _check_size as check_size
 from tallyclerk.domain import ReturnReason
 
 _NULL = "tag:yaml.org,2002:null"
@@ -482,8 +482,10 @@ def parse_profile(text: str, source: str = "<profile>") -> X12Profile:
     try:
         loader = _TextLoader(text)  # refuses characters YAML does not allow, such as NUL
         root = loader.get_single_node()
-        if root is not None:
-            check_size(root, source)  # aliases that would expand into billions of values
+        grows = None if root is None else expansion_problem(root)
+        if grows is not None:  # aliases that would expand into billions of values
+            line = grows[0].start_mark.line + 1
+            raise ConnectorError(f"{source}, line {line}: invalid YAML: {grows[1]}")
         data = None if root is None else loader.construct_document(root)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
