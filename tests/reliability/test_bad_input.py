@@ -19,11 +19,12 @@ import json
 import shutil
 import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import sqlalchemy as sa
@@ -44,6 +45,7 @@ from tallyclerk.store.schema import CANONICAL_TABLES, ingestion_batches, quarant
 runner = CliRunner()
 SHOPIFY_SECRET = "shpss_bad_input"
 TRACKING_SECRETS = {"easypost": "ez-bad", "aftership": "as-bad", "tracking-json": "tj-bad"}
+_T = TypeVar("_T")
 UPLOAD_LIMIT = 256 * 1024
 WEBHOOK_LIMIT = 5 * 1024 * 1024
 DEEP = 40_000  # levels of nesting, far beyond what a recursive reader survives
@@ -203,7 +205,7 @@ def service(
             "max_upload_bytes": UPLOAD_LIMIT,
             "shopify_secret": SHOPIFY_SECRET,
             "tracking_secrets": TRACKING_SECRETS,
-            "store_wait_seconds": 10,
+            "store_wait_seconds": 60,
         },
     )
     application = create_app(settings)
@@ -328,6 +330,16 @@ async def _stream(
     return int(start["status"]), pulled, body
 
 
+def _run_alone(make: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
+    """Run a coroutine in a loop of its own, on a thread of its own.
+
+    Another test's session (Playwright's sync API) may keep an event loop running on the main
+    thread, where asyncio.run refuses to start; the coroutine is made on the thread too.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
+
+
 def _endless(first: bytes, size: int, total: int) -> Iterator[bytes]:
     yield first
     for _ in range(total // size):
@@ -346,8 +358,10 @@ def test_the_limits_hold_while_the_body_streams_in(service: Service) -> None:
         (b"authorization", f"Bearer {service.token}".encode()),
     ]
     size = 16 * 1024
-    status, pulled, body = asyncio.run(
-        _stream(service.app, "/api/v1/uploads", headers, _endless(head, size, 64 * UPLOAD_LIMIT))
+    status, pulled, body = _run_alone(
+        lambda: _stream(
+            service.app, "/api/v1/uploads", headers, _endless(head, size, 64 * UPLOAD_LIMIT)
+        )
     )
     assert status == 413, body
     assert json.loads(body)["error"]["status"] == 413
@@ -360,8 +374,10 @@ def test_the_limits_hold_while_the_body_streams_in(service: Service) -> None:
         (b"x-shopify-hmac-sha256", digest),
         (b"x-shopify-topic", b"orders/create"),
     ]
-    status, pulled, body = asyncio.run(
-        _stream(service.app, "/webhooks/shopify", headers, _endless(b"{", size, 20 * WEBHOOK_LIMIT))
+    status, pulled, body = _run_alone(
+        lambda: _stream(
+            service.app, "/webhooks/shopify", headers, _endless(b"{", size, 20 * WEBHOOK_LIMIT)
+        )
     )
     assert status == 413, body
     assert json.loads(body)["error"]["message"] == "the body is larger than 5 MB; nothing was taken"

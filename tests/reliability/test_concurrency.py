@@ -32,7 +32,7 @@ def served(tmp_path: Path) -> Iterator[tuple[TestClient, str]]:
     store.close()
     settings = Settings(
         database_url=url,
-        service={"spool_dir": tmp_path / "spool", "store_wait_seconds": 15},  # type: ignore[arg-type]
+        service={"spool_dir": tmp_path / "spool", "store_wait_seconds": 120},  # type: ignore[arg-type]
     )
     with TestClient(create_app(settings)) as client:
         yield client, token
