@@ -304,15 +304,20 @@ def read_csv(
         yield Chunk(_as_kind_table(kind, _empty(header), pa.array([], pa.int64())), early)
 
 
+def _text_of(raw: IO[bytes], encoding: str) -> io.TextIOWrapper:
+    """A file's bytes as text in its encoding (a UTF-8 byte-order mark skipped)."""
+    return io.TextIOWrapper(
+        raw,
+        encoding="utf-8-sig" if encoding == "utf-8" else encoding,
+        errors="replace",
+        newline="",
+    )
+
+
 def _first_line(path: Path, encoding: str, source: str) -> str:
     """The header line as text (at most _MAX_HEADER characters)."""
     with _open_binary(path) as raw:
-        text = io.TextIOWrapper(
-            raw,
-            encoding="utf-8-sig" if encoding == "utf-8" else encoding,
-            errors="replace",
-            newline="",
-        )
+        text = _text_of(raw, encoding)
         first = text.readline(_MAX_HEADER)
     if len(first) >= _MAX_HEADER and not first.endswith(("\n", "\r")):
         raise InputError(
@@ -571,12 +576,7 @@ def _record_start_lines(path: Path, encoding: str, source: str) -> list[int]:
     """The line where each data record starts, counted with a record-aware CSV reader."""
     starts: list[int] = []
     with _open_binary(path) as raw:
-        text = io.TextIOWrapper(
-            raw,
-            encoding="utf-8-sig" if encoding == "utf-8" else encoding,
-            errors="replace",
-            newline="",
-        )
+        text = _text_of(raw, encoding)
         reader = csv.reader(text)
         previous_end = 1
         try:
